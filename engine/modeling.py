@@ -1,0 +1,68 @@
+"""Models and tokenizers: any HF encoder by hub id or local path, or a tiny BERT built from a config
+with a WordPiece tokenizer trained on the fly (the offline default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
+
+TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers)
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int = 4000) -> PreTrainedTokenizerFast:
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # handle_chinese_chars puts spaces around CJK ideographs so each becomes its own word
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False, handle_chinese_chars=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tok.decoder = decoders.WordPiece()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]", padding_side="right",
+                                   model_input_names=["input_ids", "token_type_ids", "attention_mask"])
+
+
+def tiny_bert(vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 2, max_positions: int = 512,
+              seed: int = 0) -> BertForQuestionAnswering:
+    import torch
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                        intermediate_size=hidden * 4, max_position_embeddings=max_positions)
+    return BertForQuestionAnswering(config)
+
+
+def parse_tiny(name: str) -> tuple[int, int] | None:
+    if not name.startswith(TINY_PREFIX):
+        return None
+    parts = name.split(":")[1:]
+    hidden, layers = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (64, 2)
+    return hidden, layers
+
+
+def load_model_and_tokenizer(name: str, train_texts: Iterable[str] | None = None, seed: int = 0, vocab_size: int = 4000):
+    """Hub id / local checkpoint, or `tiny-bert[:hidden:layers]` (needs train_texts for its tokenizer)."""
+    tiny = parse_tiny(name)
+    if tiny is not None:
+        if train_texts is None:
+            raise ValueError("a tiny-bert model needs texts to train its tokenizer on")
+        tokenizer = train_wordpiece(train_texts, vocab_size)
+        hidden, layers = tiny
+        return tiny_bert(len(tokenizer), hidden, layers, heads=max(1, hidden // 32), seed=seed), tokenizer
+    import torch
+    tokenizer = AutoTokenizer.from_pretrained(name)
+    model = AutoModelForQuestionAnswering.from_pretrained(name, dtype=torch.float32)
+    return model, tokenizer
+
+
+def save_model(model, tokenizer, path: str | Path) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

@@ -1,0 +1,154 @@
+import gzip
+import json
+
+import datasets
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.data import DataError, cross_lingual_cell, load_monolingual_folder, load_path, load_squad_file
+from engine.data import loaders
+
+
+def test_real_mlqa_dev_counts(shared_data):
+    mono = load_monolingual_folder(shared_data / "mlqa/dev")
+    assert {k: len(v) for k, v in mono.items()} == {"ar": 517, "de": 512, "en": 1148, "es": 500, "hi": 507, "vi": 511, "zh": 504}
+
+
+def test_cross_cell_follows_the_official_rule(shared_data):
+    mono = load_monolingual_folder(shared_data / "mlqa/dev", ["de", "ar"])
+    cell = cross_lingual_cell(mono, "de", "ar")
+    de = {r["qid"]: r for r in mono["de"]}
+    ar = {r["qid"]: r for r in mono["ar"]}
+    assert set(cell["qid"]) == set(de) & set(ar)
+    for r in cell.select(range(20)):
+        assert r["question"] == de[r["qid"]]["question"]
+        assert r["context"] == ar[r["qid"]]["context"] and r["answers"] == ar[r["qid"]]["answers"]
+        assert (r["lang_q"], r["lang_c"]) == ("de", "ar")
+
+
+def test_xquad_is_parallel(shared_data):
+    table = load_path(shared_data / "xquad", ["en", "el", "th"])
+    assert len(table) == 3 * 1190
+    assert len(set(table["qid"])) == 1190
+
+
+def test_tydiqa_languages_from_file_names(shared_data):
+    table = load_path(shared_data / "tydiqa/dev")
+    counts = {lang: table["lang_c"].count(lang) if hasattr(table["lang_c"], "count") else list(table["lang_c"]).count(lang)
+              for lang in ("ar", "bn", "te")}
+    assert counts == {"ar": 921, "bn": 113, "te": 669}
+    assert len(table) == 5077
+
+
+def test_tydiqa_combined_file_language_from_id(tmp_path, shared_data):
+    obj = json.load(gzip.open(shared_data / "tydiqa/dev/bengali_tydiqa_dev.json.gz", "rt"))
+    path = tmp_path / "tydiqa-goldp-v1.1-dev.json"
+    path.write_text(json.dumps(obj))
+    table = load_squad_file(path)
+    assert set(table["lang_c"]) == {"bn"} and len(table) == 113
+
+
+def write(tmp_path, name, obj_or_text):
+    p = tmp_path / name
+    p.write_text(obj_or_text if isinstance(obj_or_text, str) else json.dumps(obj_or_text))
+    return p
+
+
+GOOD = {"data": [{"title": "t", "paragraphs": [{"context": "Ana was born in Paris.", "qas": [
+    {"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 16}]}]}]}]}
+
+
+def test_malformed_json_names_the_file(tmp_path):
+    p = write(tmp_path, "xquad.en.json", '{"data": [')
+    with pytest.raises(DataError, match="xquad.en.json: not valid JSON"):
+        load_squad_file(p)
+
+
+def test_wrong_structure(tmp_path):
+    p = write(tmp_path, "xquad.en.json", {"version": "1.1", "articles": []})
+    with pytest.raises(DataError, match="no top-level 'data' list"):
+        load_squad_file(p)
+
+
+def test_offset_mismatch_names_id_and_fix(tmp_path):
+    bad = json.loads(json.dumps(GOOD))
+    bad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 15
+    p = write(tmp_path, "xquad.en.json", bad)
+    with pytest.raises(DataError, match=r"question 'q1'.*answer_start should be 16"):
+        load_squad_file(p)
+
+
+def test_unknown_language_code(tmp_path):
+    p = write(tmp_path, "xquad.xx.json", GOOD)
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        load_squad_file(p)
+
+
+def test_duplicate_ids_and_missing_answers(tmp_path):
+    bad = json.loads(json.dumps(GOOD))
+    qas = bad["data"][0]["paragraphs"][0]["qas"]
+    qas.append(dict(qas[0]))
+    qas.append({"id": "q2", "question": "?", "answers": []})
+    p = write(tmp_path, "xquad.en.json", bad)
+    problems = loaders.iter_squad_problems(json.loads(p.read_text()), p)
+    assert [e.problem for e in problems] == ["duplicate question id", "no answers"]
+
+
+def test_cli_check_reports_every_problem(tmp_path, shared_data):
+    bad = json.loads(json.dumps(GOOD))
+    bad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["text"] = "London"
+    p = write(tmp_path, "xquad.de.json", bad)
+    result = CliRunner().invoke(main, ["data", "check", str(p), str(shared_data / "xquad/xquad.de.json.gz")])
+    assert result.exit_code == 1
+    assert "does not occur in the context" in result.output
+    assert "1190 questions, question=de context=de, ok" in result.output
+
+
+def test_cli_gxlt_writes_the_cell(tmp_path, shared_data):
+    out = tmp_path / "cell.json"
+    result = CliRunner().invoke(main, ["data", "gxlt", str(shared_data / "xquad"), "-q", "zh", "-c", "de", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    table = load_squad_file(out, lang="de", lang_q="zh")
+    assert len(table) == 1190
+    result = CliRunner().invoke(main, ["data", "gxlt", str(shared_data / "xquad"), "-q", "zz", "-c", "de", "-o", str(out)])
+    assert result.exit_code == 2 and "unknown language code 'zz'" in result.output
+
+
+def test_cli_score_last_line_is_json(tmp_path, shared_data):
+    gold = shared_data / "mlqa/dev/dev-context-de-question-de.json.gz"
+    records = load_squad_file(gold)
+    preds = {r["id"]: r["answers"]["text"][0] for r in records.select(range(256))}
+    p = write(tmp_path, "preds.json", preds)
+    result = CliRunner().invoke(main, ["score", "--dataset", str(gold), "--predictions", str(p)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert scores == {"exact_match": 50.0, "f1": 50.0, "total": 512}
+
+
+class FakeHub:
+    """Stands in for datasets.load_dataset with the hub datasets' schema."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, path, name=None, split=None):
+        self.calls.append((path, name, split))
+        row = {"id": "arabic-1-0" if "tydiqa" in path else "abc", "title": "T", "context": "Ana was born in Paris.",
+               "question": "Where?", "answers": {"text": ["Paris"], "answer_start": [16]}}
+        return datasets.Dataset.from_list([row])
+
+
+def test_hub_ids_and_configs(monkeypatch):
+    hub = FakeHub()
+    monkeypatch.setattr(loaders, "load_dataset", hub)
+    cell = loaders.load_hub("mlqa", "validation", lang_q="de", lang_c="ar")
+    assert hub.calls[-1] == ("facebook/mlqa", "mlqa.ar.de", "validation")  # mlqa.C.Q: context C, question Q
+    assert (cell[0]["lang_q"], cell[0]["lang_c"]) == ("de", "ar")
+    loaders.load_hub("xquad", "validation", "es", "es")
+    assert hub.calls[-1] == ("google/xquad", "xquad.es", "validation")
+    ty = loaders.load_hub("tydiqa", "validation")
+    assert hub.calls[-1] == ("google-research-datasets/tydiqa", "secondary_task", "validation")
+    assert ty[0]["lang_c"] == "ar"
+    loaders.load_source("hub:squad")
+    assert hub.calls[-1] == ("rajpurkar/squad", None, "train")
