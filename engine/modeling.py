@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Iterable
 
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
+from transformers.utils import logging as hf_logging
+
+hf_logging.disable_progress_bar()  # shard-writing bars would garble logs and the TUI
 
 TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers)
 

@@ -1,6 +1,6 @@
 """A learnable parallel QA set in the seven MLQA languages, generated offline and seeded.
 
-Each paragraph tells of three invented people: where and when each was born and what each does.
+Each paragraph tells of invented people (one by default; `people=2` is a harder set): where and when each was born and what each does.
 Questions ask one fact of one person. The same qid has the same facts in every language, written with
 each language's own templates and words; answer offsets are exact by construction.
 """
@@ -102,28 +102,30 @@ def _paragraph(people: list[dict], order: list[tuple[int, int]], lang: str) -> t
     return text.strip(), spans
 
 
-def generate(n_paragraphs: int = 200, languages=LANGS, seed: int = 0, questions_per_paragraph: int = 3):
+def generate(n_paragraphs: int = 200, languages=LANGS, seed: int = 0, questions_per_paragraph: int = 3,
+             people: int = 1):
     """Records (one table, every language) with ids `{qid}.{lang}` and shared qids `syn-NNNNN`."""
     rng = random.Random(seed)
     records = []
     for par in range(n_paragraphs):
-        people, names = [], set()
-        while len(people) < 3:
+        persons, names = [], set()
+        while len(persons) < people:
             person = _person(rng)
             if person["name"] not in names:
                 names.add(person["name"])
-                people.append(person)
-        order = [(p, k) for p in range(3) for k in (0, 1)]
+                persons.append(person)
+        order = [(p, k) for p in range(people) for k in (0, 1)]
         rng.shuffle(order)
-        asked = rng.sample([(p, f) for p in range(3) for f in FACTS], questions_per_paragraph)
+        facts = [(p, f) for p in range(people) for f in FACTS]
+        asked = rng.sample(facts, min(questions_per_paragraph, len(facts)))
         for lang in languages:
-            context, spans = _paragraph(people, order, lang)
+            context, spans = _paragraph(persons, order, lang)
             for qn, (p, fact) in enumerate(asked):
                 start, end = spans[(p, fact)]
                 qid = f"syn-{par:05d}-{qn}"
                 records.append({
                     "id": f"{qid}.{lang}", "qid": qid, "lang_q": lang, "lang_c": lang, "title": f"synthetic-{par:05d}",
-                    "question": QUESTIONS[lang][FACTS.index(fact)].format(name=people[p]["name"]),
+                    "question": QUESTIONS[lang][FACTS.index(fact)].format(name=persons[p]["name"]),
                     "context": context, "answers": {"text": [context[start:end]], "answer_start": [start]},
                 })
     return records_to_dataset(records)

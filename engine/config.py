@@ -1,0 +1,277 @@
+"""The one typed config that flows from TOML / CLI flags / the TUI form to the worker, stored with every run.
+
+Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval]. Unknown keys and
+out-of-range values raise ConfigError naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from engine.features import FeatureConfig
+from engine.languages import MLQA_LANGUAGES, check_language
+from engine.losses import COEFFICIENTS, KL_DIRECTIONS
+
+STAGES = ("teacher", "distill")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _help(text: str, **kw):
+    return field(metadata={"help": text}, **kw)
+
+
+@dataclass
+class DataConfig:
+    train: str = _help("training data: a file, a folder (XQuAD / MLQA layout), `synthetic` or `hub:NAME`", default="synthetic")
+    languages: list[str] = _help("languages of the parallel training data", default_factory=lambda: list(MLQA_LANGUAGES))
+    ntl: int = _help("target languages drawn per question id (0: monolingual pairs)", default=5)
+    en_centric: bool = _help("always include English among the drawn languages (the paper's default)", default=True)
+    sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
+    max_train_examples: int = _help("cap on training examples after sampling (0: all)", default=0)
+    exclude_qids_from: str = _help("drop training questions whose ids occur in this file/folder (e.g. XQuAD)", default="")
+    synthetic_paragraphs: int = _help("paragraphs of the synthetic set (train = synthetic)", default=400)
+
+    def __post_init__(self):
+        for lang in self.languages:
+            check_language(lang, "data.languages")
+        if self.ntl < 0:
+            raise ConfigError(f"data.ntl = {self.ntl}: must be >= 0")
+        if self.sample and self.en_centric and "en" not in self.languages:
+            raise ConfigError("data.languages must include 'en' when data.en_centric = true")
+
+
+@dataclass
+class ModelConfig:
+    name: str = _help("encoder: hub id, local path, or tiny-bert[:hidden:layers] (offline)", default="bert-base-multilingual-cased")
+    init_from: str = _help("start from this checkpoint (e.g. the teacher run's output); empty: `name`", default="")
+    vocab_size: int = _help("tokenizer size for tiny-bert", default=4000)
+
+
+@dataclass
+class TrainConfig:
+    stage: str = _help("teacher (CE on English SQuAD-format data) or distill (CE + w*KL in generations)", default="distill")
+    epochs: int = _help("epochs; every epoch of distill is a generation", default=3)
+    learning_rate: float = _help("peak AdamW learning rate", default=3e-5)
+    weight_decay: float = _help("AdamW weight decay", default=0.01)
+    warmup_ratio: float = _help("linear warmup as a share of all optimizer steps", default=0.1)
+    batch_size: int = _help("examples per device per micro-batch", default=12)
+    grad_accum: int = _help("micro-batches per optimizer step", default=2)
+    max_grad_norm: float = _help("gradient clipping (0: off)", default=1.0)
+    precision: str = _help("no | bf16 | fp16 (AMP on CUDA)", default="no")
+    seed: int = _help("seed of sampling, init, shuffling and dropout", default=42)
+    log_every: int = _help("optimizer steps per logging window", default=10)
+    eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", default=0)
+    checkpoint_every: int = _help("optimizer steps between checkpoints (0: end of every epoch only)", default=0)
+    eval_batch_size: int = _help("features per evaluation batch", default=64)
+    max_steps: int = _help("stop after this many optimizer steps (0: run all epochs)", default=0)
+
+    def __post_init__(self):
+        if self.stage not in STAGES:
+            raise ConfigError(f"train.stage = {self.stage!r}: use one of {STAGES}")
+        if self.precision not in ("no", "bf16", "fp16"):
+            raise ConfigError(f"train.precision = {self.precision!r}: use no, bf16 or fp16")
+        for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"train.learning_rate = {self.learning_rate}: must be in (0, 1)")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"train.warmup_ratio = {self.warmup_ratio}: must be in [0, 1)")
+
+
+@dataclass
+class DistillConfig:
+    temperature: float = _help("softmax temperature T of teacher and student", default=2.0)
+    a_ce: float = _help("weight of the CE term (0: the no-CE ablation)", default=1.0)
+    a_kl: float = _help("weight of the KL term", default=1.0)
+    kl_direction: str = _help("forward KL(teacher||student), reverse, or symmetric (mean of both)", default="forward")
+    coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", default="map@k")
+    k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", default=10)
+    window: int = _help("a hit is within [gold - window, gold + window) (map@k)", default=5)
+
+    def __post_init__(self):
+        if self.temperature <= 0:
+            raise ConfigError(f"distill.temperature = {self.temperature}: must be > 0")
+        if self.a_ce < 0 or self.a_kl < 0:
+            raise ConfigError("distill.a_ce and distill.a_kl must be >= 0")
+        if self.kl_direction not in KL_DIRECTIONS:
+            raise ConfigError(f"distill.kl_direction = {self.kl_direction!r}: use one of {KL_DIRECTIONS}")
+        if self.coefficient not in COEFFICIENTS:
+            raise ConfigError(f"distill.coefficient = {self.coefficient!r}: use one of {COEFFICIENTS}")
+        if self.k < 1 or self.window < 0:
+            raise ConfigError("distill.k must be >= 1 and distill.window >= 0")
+
+
+@dataclass
+class EvalConfig:
+    dev: str = _help("suite for model selection (its G-XLT F1)", default="mlqa-dev")
+    suites: list[str] = _help("suites scored at the end on the best checkpoint", default_factory=lambda: ["mlqa-dev"])
+    data_dir: str = _help("folder holding mlqa/ xquad/ tydiqa/ (empty: $XLQA_DATA_DIR or the hub)", default="")
+    languages: list[str] = _help("languages of the matrix", default_factory=lambda: list(MLQA_LANGUAGES))
+    max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", default=0)
+
+    def __post_init__(self):
+        for lang in self.languages:
+            check_language(lang, "eval.languages")
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = _help("experiment name", default="experiment")
+    output_dir: str = _help("where runs write checkpoints and logs (empty: ~/.local/share/xlqa/runs)", default="")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def to_toml(self) -> str:
+        import tomli_w
+        return tomli_w.dumps(self.to_dict())
+
+    def replace(self, **overrides) -> "ExperimentConfig":
+        return from_dict(_merge(self.to_dict(), _nest(overrides)))
+
+
+def _nest(flat: dict) -> dict:
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for k, v in over.items():
+        merged[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return merged
+
+
+def _build(cls, values: dict, prefix: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key {prefix}{unknown[0]}; known keys: {', '.join(prefix + k for k in known)}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, prefix + name)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as e:
+        raise ConfigError(f"{prefix.rstrip('.')}: {e}") from e
+
+
+def _coerce(value, hint, key: str):
+    origin = typing.get_origin(hint)
+    try:
+        if origin is list:
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list):
+                raise TypeError
+            return [str(v) for v in value]
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() in ("true", "1", "yes", "on"):
+                    return True
+                if value.lower() in ("false", "0", "no", "off"):
+                    return False
+                raise TypeError
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            return int(value)
+        if hint is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if hint is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise TypeError
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    raise ConfigError(f"{key} = {value!r}: expected {getattr(hint, '__name__', hint)}")
+
+
+def from_dict(values: dict) -> ExperimentConfig:
+    return _build(ExperimentConfig, values, "")
+
+
+def load_toml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """A TOML file plus `key=value` overrides (dotted keys, e.g. distill.temperature=3)."""
+    path = Path(path)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: no such config file") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+    return apply_overrides(values, overrides)
+
+
+def apply_overrides(values: dict, overrides) -> ExperimentConfig:
+    flat = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. distill.temperature=3")
+        k, v = item.split("=", 1)
+        flat[k.strip()] = _parse_scalar(v.strip())
+    return from_dict(_merge(values, _nest(flat)))
+
+
+def _parse_scalar(text: str):
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def field_help(cls=ExperimentConfig, prefix: str = "") -> dict[str, str]:
+    """Dotted key -> help text, for the TUI form and --help listings."""
+    out = {}
+    for f in fields(cls):
+        hint = typing.get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(hint):
+            out.update(field_help(hint, f"{prefix}{f.name}."))
+        else:
+            out[prefix + f.name] = f.metadata.get("help", "")
+    return out

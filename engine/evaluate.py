@@ -1,0 +1,136 @@
+"""Evaluation suites: predict every (question language, context language) cell and score it.
+
+XLT = mean F1 of same-language cells; G-XLT (all) = mean over every cell (the paper's code);
+G-XLT (cross) = mean over cells whose languages differ.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.data import cross_lingual_cells, load_monolingual_folder
+from engine.data.errors import DataError
+from engine.decode import best_spans
+from engine.features import FeatureConfig, length_grouped_batches, tokenize
+from engine.languages import MLQA_LANGUAGES
+from engine.scoring import score_records
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    subdir: str            # under the data dir
+    hub: str               # hub:NAME fallback
+    cross: bool            # every q x c cell, or the diagonal only
+    languages: tuple[str, ...]
+
+
+SUITES = {
+    "mlqa-dev": Suite("mlqa-dev", "mlqa/dev", "hub:mlqa:validation", True, MLQA_LANGUAGES),
+    "mlqa-test": Suite("mlqa-test", "mlqa/test", "hub:mlqa:test", True, MLQA_LANGUAGES),
+    "xquad": Suite("xquad", "xquad", "hub:xquad:validation", True, ("en", "es", "de", "ar", "hi", "vi", "zh", "el", "ru", "tr", "th", "ro")),
+    "tydiqa": Suite("tydiqa", "tydiqa/dev", "hub:tydiqa:validation", False, ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")),
+}
+
+
+def default_data_dir(configured: str = "") -> Path | None:
+    for candidate in (configured, os.environ.get("XLQA_DATA_DIR", "")):
+        if candidate:
+            return Path(candidate).expanduser()
+    return None
+
+
+def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_cell: int = 0, seed: int = 0,
+                  synthetic_paragraphs: int = 60):
+    """All cells of a suite in one record table (ids `{qid}_{q}-{c}`)."""
+    if name.startswith("synthetic"):
+        from engine.synthetic import generate
+        mono_all = generate(synthetic_paragraphs, languages, seed=10_000 + seed)  # disjoint from training seeds
+        mono = {lang: mono_all.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in languages}
+        return cross_lingual_cells(mono, languages, max_per_cell or None, seed)
+    if name not in SUITES and not Path(name).exists():
+        raise ValueError(f"unknown evaluation suite {name!r}: use one of {', '.join(SUITES)}, synthetic, or a folder")
+    suite = SUITES.get(name)
+    root = default_data_dir(data_dir)
+    if suite is None:
+        path = Path(name)
+    elif root is not None:
+        path = root / suite.subdir
+        if not path.exists():
+            raise DataError(path, f"suite {name} not found under the data dir", "set eval.data_dir / $XLQA_DATA_DIR to the folder holding mlqa/ xquad/ tydiqa/")
+    else:
+        from engine.data import load_source
+        table = load_source(suite.hub, languages)
+        mono = {lang: table.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in languages}
+        return _cells(mono, languages, suite.cross, max_per_cell, seed)
+    langs = [l for l in languages if suite is None or l in suite.languages]
+    mono = load_monolingual_folder(path, langs)
+    return _cells(mono, [l for l in langs if l in mono], suite.cross if suite else True, max_per_cell, seed)
+
+
+def _cells(mono, languages, cross, max_per_cell, seed):
+    if cross:
+        return cross_lingual_cells(mono, languages, max_per_cell or None, seed)
+    from datasets import concatenate_datasets
+    tables = [cross_lingual_cells({l: mono[l]}, [l], max_per_cell or None, seed) for l in languages]
+    return concatenate_datasets(tables)
+
+
+@torch.no_grad()
+def predict_logits(model, feats, batch_size: int, device, autocast_dtype=None):
+    """Start/end logits [F, Lmax] (float32, CPU) in feature order, length-grouped batches."""
+    model.eval()
+    width = int(feats.lengths.max())
+    start = torch.full((len(feats), width), -1e4)
+    end = torch.full((len(feats), width), -1e4)
+    for idx in length_grouped_batches(feats.lengths, batch_size):
+        batch = feats.batch(idx)
+        inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            out = model(**inputs)
+        w = out.start_logits.size(1)
+        start[idx, :w] = out.start_logits.float().cpu()
+        end[idx, :w] = out.end_logits.float().cpu()
+    return start, end
+
+
+def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int, device, autocast_dtype=None) -> dict:
+    feats = tokenize(records, tokenizer, feat_cfg, labels=False)
+    start, end = predict_logits(model, feats, batch_size, device, autocast_dtype)
+    ids = list(records["id"])
+    example_ids = [ids[i] for i in feats.example_index]
+    return best_spans(start.numpy(), end.numpy(), feats.padded_offsets(width=start.size(1)), example_ids,
+                      dict(zip(ids, records["context"])))
+
+
+def score_cells(records, predictions: dict, suite: str) -> list[dict]:
+    """One row per (lang_q, lang_c): n, exact_match, f1. MLQA rules for MLQA languages, else SQuAD's."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (lq, lc) in enumerate(zip(records["lang_q"], records["lang_c"])):
+        groups.setdefault((lq, lc), []).append(i)
+    cells = []
+    for (lq, lc), rows in groups.items():
+        subset = records.select(rows)
+        metric = "mlqa" if lc in MLQA_LANGUAGES else "squad"
+        s = score_records(subset, predictions, metric)
+        cells.append({"suite": suite, "lang_q": lq, "lang_c": lc, "n": s["total"], "exact_match": s["exact_match"], "f1": s["f1"]})
+    return cells
+
+
+def summarize(cells: list[dict], metric: str = "f1") -> dict[str, float]:
+    """xlt (same-language cells), gxlt (all cells, as the paper's code), gxlt_cross (cross cells only)."""
+    same = [c[metric] for c in cells if c["lang_q"] == c["lang_c"]]
+    cross = [c[metric] for c in cells if c["lang_q"] != c["lang_c"]]
+    mean = lambda xs: float(np.mean(xs)) if xs else float("nan")
+    return {"xlt": mean(same), "gxlt": mean(same + cross), "gxlt_cross": mean(cross)}
+
+
+def evaluate_suite(model, tokenizer, records, suite: str, feat_cfg: FeatureConfig, batch_size: int, device,
+                   autocast_dtype=None) -> list[dict]:
+    preds = predict(model, tokenizer, records, feat_cfg, batch_size, device, autocast_dtype)
+    return score_cells(records, preds, suite)

@@ -1,0 +1,87 @@
+"""Losses of self-knowledge distillation with mAP@k coefficients.
+
+loss = a_ce * CE(student, gold) + a_kl * w * T^2 * KL(teacher_T, student_T), averaged over start and end.
+The coefficient w measures how well the teacher ranks the gold span:
+  map@k          paper code: teacher top-k positions, a hit is within [gold - window, gold + window),
+                 reciprocal rank of the first hit, mean of start and end, mean over the batch
+  map@k-example  the same per example, weighting each example's KL (beyond the paper)
+  mrr@k(-example) exact positions instead of the window
+  none           w = 1
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+COEFFICIENTS = ("none", "map@k", "map@k-example", "mrr@k", "mrr@k-example")
+KL_DIRECTIONS = ("forward", "reverse", "symmetric")
+MASK_VALUE = -1e4  # finite: -inf would make 0 * log 0 terms NaN inside the KL
+
+
+def ce_loss(start_logits, end_logits, start_positions, end_positions) -> torch.Tensor:
+    """Mean of start and end cross-entropy (as BertForQuestionAnswering)."""
+    width = start_logits.size(1)
+    s = start_positions.clamp(0, width - 1)
+    e = end_positions.clamp(0, width - 1)
+    return (F.cross_entropy(start_logits.float(), s) + F.cross_entropy(end_logits.float(), e)) / 2
+
+
+def kl_per_example(student_logits, teacher_logits, temperature: float, direction: str = "forward") -> torch.Tensor:
+    """[B] KL divergence per example between temperature-scaled distributions (sum over positions)."""
+    log_s = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    log_t = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    forward = (log_t.exp() * (log_t - log_s)).sum(-1)     # KL(teacher || student)
+    if direction == "forward":
+        return forward
+    reverse = (log_s.exp() * (log_s - log_t)).sum(-1)     # KL(student || teacher)
+    if direction == "reverse":
+        return reverse
+    if direction == "symmetric":
+        return (forward + reverse) / 2
+    raise ValueError(f"kl direction {direction!r}: use one of {KL_DIRECTIONS}")
+
+
+def reciprocal_rank_at_k(teacher_logits, gold, k: int = 10, window: int | None = 5) -> torch.Tensor:
+    """[B] 1/rank of the first of the teacher's top-k positions that hits gold (0 if none).
+
+    window=None: exact position (MRR@k); else a hit is any position in [gold - window, gold + window).
+    Softmax(logits / T) keeps the order of the logits, so the top-k needs no temperature.
+    """
+    k = min(k, teacher_logits.size(-1))
+    top = teacher_logits.topk(k, dim=-1).indices                       # [B, k], best first
+    g = gold.unsqueeze(-1)
+    hit = (top == g) if window is None else (top >= g - window) & (top < g + window)
+    ranks = torch.arange(1, k + 1, device=top.device, dtype=torch.float32)
+    return torch.where(hit, 1.0 / ranks, torch.zeros_like(ranks)).amax(-1)
+
+
+def coefficient_per_example(mode: str, teacher_start, teacher_end, start_positions, end_positions,
+                            k: int = 10, window: int = 5) -> torch.Tensor:
+    """[B] per-example coefficient (mean over start and end); ones for 'none'."""
+    if mode not in COEFFICIENTS:
+        raise ValueError(f"coefficient {mode!r}: use one of {COEFFICIENTS}")
+    if mode == "none":
+        return torch.ones(teacher_start.size(0), device=teacher_start.device)
+    win = None if mode.startswith("mrr") else window
+    return (reciprocal_rank_at_k(teacher_start, start_positions, k, win)
+            + reciprocal_rank_at_k(teacher_end, end_positions, k, win)) / 2
+
+
+def distillation_loss(student_start, student_end, teacher_start, teacher_end, start_positions, end_positions,
+                      coef: torch.Tensor, *, mode: str = "map@k", temperature: float = 2.0, a_ce: float = 1.0,
+                      a_kl: float = 1.0, direction: str = "forward") -> dict[str, torch.Tensor]:
+    """coef: [B] per-example coefficients (coefficient_per_example on the teacher's logits).
+
+    Returns loss, loss_ce, loss_kl (the unweighted batchmean KL * T^2) and coef (the w applied)."""
+    ce = ce_loss(student_start, student_end, start_positions, end_positions)
+    kl_ex = (kl_per_example(student_start, teacher_start, temperature, direction)
+             + kl_per_example(student_end, teacher_end, temperature, direction)) / 2 * temperature ** 2
+    kl = kl_ex.mean()
+    if mode.endswith("-example"):
+        weighted = (coef * kl_ex).mean()
+        w = coef.mean()
+    else:
+        w = coef.mean()
+        weighted = w * kl
+    return {"loss": a_ce * ce + a_kl * weighted, "loss_ce": ce, "loss_kl": kl, "coef": w}

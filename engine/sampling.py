@@ -1,0 +1,55 @@
+"""Cross-lingual sampling (the paper's data recipe).
+
+Per qid, draw `ntl` target languages (besides English when English-centric, else among all), then emit
+every (question language, context language) pair over the drawn set, answers from the context language:
+N_seed * (1 + ntl)^2 examples. Each qid draws from its own RNG seeded by (seed, qid), so the result does
+not depend on file order, process or Python version.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+
+from engine.data.records import records_to_dataset
+
+
+def draw_languages(qid: str, available: list[str], ntl: int, seed: int, en_centric: bool = True) -> list[str]:
+    available = sorted(available)
+    rng = random.Random(f"{seed}:{qid}")
+    if en_centric:
+        if "en" not in available:
+            return []
+        pool = [lang for lang in available if lang != "en"]
+        return ["en"] + sorted(rng.sample(pool, min(ntl, len(pool))))
+    return sorted(rng.sample(available, min(ntl + 1, len(available))))
+
+
+def sample_cross_lingual(table, languages: list[str], ntl: int, seed: int = 0, en_centric: bool = True) -> list[dict]:
+    """table: monolingual records of several languages sharing qids. Returns the sampled records."""
+    if ntl < 0:
+        raise ValueError(f"ntl={ntl}: must be >= 0")
+    if en_centric and "en" not in languages:
+        raise ValueError("English-centric sampling needs 'en' in the languages (or use non-English-centric)")
+    by_qid: dict[str, dict[str, dict]] = defaultdict(dict)
+    for r in table:
+        if r["lang_q"] == r["lang_c"] and r["lang_c"] in languages:
+            by_qid[r["qid"]][r["lang_c"]] = r
+    out = []
+    for qid in sorted(by_qid):
+        rows = by_qid[qid]
+        drawn = draw_languages(qid, list(rows), ntl, seed, en_centric)
+        for lq in drawn:
+            for lc in drawn:
+                ctx = rows[lc]
+                out.append({**ctx, "id": f"{qid}_{lq}-{lc}", "qid": qid, "lang_q": lq, "lang_c": lc,
+                            "question": rows[lq]["question"]})
+    return out
+
+
+def sample_dataset(table, languages, ntl, seed=0, en_centric=True):
+    return records_to_dataset(sample_cross_lingual(table, languages, ntl, seed, en_centric))
+
+
+def pair_counts(records) -> dict[tuple[str, str], int]:
+    return dict(sorted(Counter((r["lang_q"], r["lang_c"]) for r in records).items()))

@@ -1,0 +1,244 @@
+"""The training loop of both stages: plain PyTorch, with devices, precision and DDP through accelerate.
+
+One optimizer step = grad_accum micro-batches of batch_size examples on each process. Per-epoch shuffling
+comes from a generator seeded by (seed, epoch), and each process takes its slice of every global
+micro-batch, so a resumed or multi-process run sees the same examples in the same order. Losses and
+window statistics stay on the device between logging steps (no host syncs in the step).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+from engine.config import ExperimentConfig
+from engine.evaluate import evaluate_suite, summarize
+from engine.features import QAFeatures
+from engine.losses import ce_loss, distillation_loss
+from engine.sink import MetricSink, NullSink
+from engine.train.checkpoint import load_state, save_checkpoint, set_rng_state
+from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
+
+
+class Cancelled(Exception):
+    """The sink asked to stop; a checkpoint was written first."""
+
+
+@dataclass
+class TrainResult:
+    global_step: int
+    best_score: float
+    best_dir: Path | None
+    last_dir: Path
+
+
+def make_accelerator(cfg: ExperimentConfig, cpu: bool | None = None):
+    from accelerate import Accelerator
+    cuda = torch.cuda.is_available() and not cpu
+    precision = cfg.train.precision if cuda else "no"  # AMP is a CUDA feature here; CPU runs float32
+    return Accelerator(cpu=not cuda, mixed_precision=precision)
+
+
+def _optimizer(model, cfg):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.train.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.train.learning_rate)
+
+
+def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed * 1000 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir: Path, *,
+          feature_pairs: list[str] | None = None, dev_records=None, sink: MetricSink | None = None,
+          resume_from: Path | None = None, accelerator=None) -> TrainResult:
+    """Train `model` on `feats`. feature_pairs: 'q-c' language pair of each feature (for per-pair stats)."""
+    sink = sink or NullSink()
+    tc, dc = cfg.train, cfg.distill
+    output_dir = Path(output_dir)
+    acc = accelerator or make_accelerator(cfg)
+    main = acc.is_main_process
+    torch.manual_seed(tc.seed)
+    world, rank = acc.num_processes, acc.process_index
+    micro_per_epoch = math.ceil(len(feats) / (tc.batch_size * world))
+    steps_per_epoch = math.ceil(micro_per_epoch / tc.grad_accum)
+    total_steps = steps_per_epoch * tc.epochs
+    if tc.max_steps:
+        total_steps = min(total_steps, tc.max_steps)
+
+    optimizer = _optimizer(model, cfg)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
+    counters = {"epoch": 0, "micro_in_epoch": 0, "global_step": 0, "best": -1.0}
+    teacher_state = None
+    if resume_from is not None:
+        from transformers import AutoModelForQuestionAnswering
+        state = load_state(resume_from)
+        model.load_state_dict(AutoModelForQuestionAnswering.from_pretrained(resume_from).state_dict())
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        counters = state["counters"]
+        teacher_state = state["teacher"]
+    model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
+    device = acc.device
+    distill = tc.stage == "distill"
+    autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(acc.mixed_precision)
+    teacher: TeacherCache | None = TeacherCache.from_state(teacher_state, device) if teacher_state else None
+    best_dir, last_dir = None, output_dir / "checkpoint"
+    if (output_dir / "best").exists():
+        best_dir = output_dir / "best"
+
+    def evaluate_dev(step):
+        nonlocal best_dir
+        if dev_records is None or not main:
+            return
+        cells = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
+                               tc.eval_batch_size, device, autocast)
+        sink.log_eval(step, cfg.eval.dev, cells)
+        score = summarize(cells)["gxlt"]
+        sink.log_metrics(step, {"dev_gxlt_f1": score, "dev_xlt_f1": summarize(cells)["xlt"]})
+        if score > counters["best"]:
+            counters["best"] = score
+            best_dir = output_dir / "best"
+            acc.unwrap_model(model).save_pretrained(best_dir)
+            tokenizer.save_pretrained(best_dir)
+            sink.log_artifact("best", str(best_dir), step)
+        model.train()
+
+    def checkpoint(mid_epoch: bool):
+        acc.wait_for_everyone()
+        if main:
+            save_checkpoint(last_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler, dict(counters),
+                            teacher if (distill and mid_epoch) else None)
+            sink.log_artifact("checkpoint", str(last_dir), counters["global_step"])
+            sink.flush()
+
+    window = _Window(device)
+    model.train()
+    n = len(feats)
+    t0 = time.perf_counter()
+    while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
+        epoch = counters["epoch"]
+        if distill and (teacher is None or teacher.generation != epoch):
+            # generation `epoch`: the teacher is the model as it is now (epoch 0: the initial model)
+            teacher = compute_teacher(acc.unwrap_model(model), feats, epoch, dc.coefficient, dc.k, dc.window,
+                                      tc.eval_batch_size, device, autocast)
+            if main:
+                _log_generation(sink, teacher, feature_pairs, counters["global_step"])
+        order = _epoch_order(n, tc.seed, epoch)
+        for micro in range(counters["micro_in_epoch"], micro_per_epoch):
+            lo = micro * tc.batch_size * world
+            global_idx = order[lo:lo + tc.batch_size * world]
+            idx = global_idx[rank::world] if world > 1 else global_idx
+            if len(idx) == 0:
+                continue
+            batch = {k: v.to(device, non_blocking=True) for k, v in feats.batch(idx.numpy()).items()}
+            # accumulation by hand: the last group of an epoch may be shorter, and still steps
+            group_start = micro - micro % tc.grad_accum
+            group_size = min(tc.grad_accum, micro_per_epoch - group_start)
+            sync = micro + 1 == group_start + group_size
+            with (nullcontext() if sync else acc.no_sync(model)), acc.autocast():
+                out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                            token_type_ids=batch.get("token_type_ids"))
+                s = masked_logits(out.start_logits, batch["attention_mask"])
+                e = masked_logits(out.end_logits, batch["attention_mask"])
+                if distill:
+                    ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
+                    parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
+                                              mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce,
+                                              a_kl=dc.a_kl, direction=dc.kl_direction)
+                    window.add_coefs(coef)
+                else:
+                    parts = {"loss": ce_loss(s, e, batch["start_positions"], batch["end_positions"])}
+                    parts["loss_ce"] = parts["loss"]
+                acc.backward(parts["loss"] / group_size)
+            window.add(parts, len(idx) * world)
+            counters["micro_in_epoch"] = micro + 1
+            if not sync:
+                continue
+            if tc.max_grad_norm > 0:
+                acc.clip_grad_norm_(model.parameters(), tc.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            counters["global_step"] += 1
+            step = counters["global_step"]
+            if main:
+                sink.progress(step, total_steps, epoch)
+            if step % tc.log_every == 0 and main:
+                window.emit(sink, step, scheduler.get_last_lr()[0], time.perf_counter() - t0)
+                t0 = time.perf_counter()
+            if tc.eval_every and step % tc.eval_every == 0:
+                evaluate_dev(step)
+            if tc.checkpoint_every and step % tc.checkpoint_every == 0:
+                checkpoint(mid_epoch=True)
+            if sink.should_stop():
+                checkpoint(mid_epoch=True)
+                raise Cancelled(f"stopped at step {step}")
+            if tc.max_steps and step >= tc.max_steps:
+                break
+        if counters["micro_in_epoch"] >= micro_per_epoch:
+            counters["epoch"] += 1
+            counters["micro_in_epoch"] = 0
+        if main and window.count:
+            window.emit(sink, counters["global_step"], scheduler.get_last_lr()[0], time.perf_counter() - t0)
+            t0 = time.perf_counter()
+        if not tc.eval_every:
+            evaluate_dev(counters["global_step"])
+        checkpoint(mid_epoch=counters["micro_in_epoch"] > 0)
+    sink.flush()
+    return TrainResult(counters["global_step"], counters["best"], best_dir, last_dir)
+
+
+def _log_generation(sink, teacher: TeacherCache, feature_pairs, step):
+    coef = teacher.coef.float().cpu().numpy()
+    sink.log_histogram("coef_generation", step, coef, generation=teacher.generation)
+    if feature_pairs is not None:
+        by_pair: dict[str, list[float]] = {}
+        for pair, c in zip(feature_pairs, coef):
+            by_pair.setdefault(pair, []).append(float(c))
+        rows = [(p.split("-")[0], p.split("-")[1], float(np.mean(v)), len(v)) for p, v in sorted(by_pair.items())]
+        sink.log_pair_stats(teacher.generation, "teacher_coef", rows)
+
+
+class _Window:
+    """Sums of a logging window, kept on the device until emitted."""
+
+    def __init__(self, device):
+        self.device = device
+        self.reset()
+
+    def reset(self):
+        self.sums = {}
+        self.count = 0
+        self.examples = 0
+        self.coefs = []
+
+    def add(self, parts: dict, examples: int):
+        for k, v in parts.items():
+            v = v.detach()
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.count += 1
+        self.examples += examples
+
+    def add_coefs(self, coef):
+        self.coefs.append(coef.detach())
+
+    def emit(self, sink, step, lr, seconds):
+        values = {k: float(v) / self.count for k, v in self.sums.items()}  # the one host sync per window
+        values["lr"] = lr
+        values["examples_per_s"] = self.examples / max(seconds, 1e-9)
+        sink.log_metrics(step, values)
+        if self.coefs:
+            sink.log_histogram("coef", step, torch.cat(self.coefs).float().cpu().numpy())
+        self.reset()
