@@ -145,5 +145,39 @@ def score(dataset, predictions, metric, context_language, question_language):
     click.echo(json.dumps(result))
 
 
+# --- sample ----------------------------------------------------------------------------------------
+
+@main.command(context_settings=CONTEXT)
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="folder or file of SQuAD-format JSON (.gz too); the layout tells the languages")
+@click.option("--languages", required=True, help="comma-separated, e.g. en,es,de,ar,hi,vi,zh")
+@click.option("--ntl", type=click.IntRange(min=0), required=True, help="target languages drawn per question id")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--non-en-centric", is_flag=True, help="draw among all languages instead of always adding English")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="output .json or .json.gz")
+@fail_on_bad_input
+def sample(data_path, languages, ntl, seed, non_en_centric, output):
+    """Cross-lingual sampling: N_seed * (1 + ntl)^2 examples, ids {qid}_{q}-{c}; prints counts per pair.
+
+    \b
+    Example:
+      xlqa-run sample --data ../shared/data/xquad --languages en,es,de,ar,hi,vi,zh --ntl 5 --seed 1 -o train.json
+    """
+    from engine.data import load_path, to_squad_json
+    from engine.data.records import write_json
+    from engine.languages import parse_language_list
+    from engine.sampling import pair_counts, sample_cross_lingual
+    langs = parse_language_list(languages, "--languages")
+    table = load_path(data_path, langs)
+    records = sample_cross_lingual(table, langs, ntl, seed, en_centric=not non_en_centric)
+    # one paragraph per example: each record gets its own title so contexts never merge
+    write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), output)
+    counts = pair_counts(records)
+    seeds = len({r["qid"] for r in records})
+    click.echo(f"{output}: {len(records)} examples from {seeds} seed questions")
+    for (q, c), n in counts.items():
+        click.echo(f"  {q}-{c}\t{n}")
+
+
 if __name__ == "__main__":
     main()

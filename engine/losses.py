@@ -70,8 +70,10 @@ def coefficient_per_example(mode: str, teacher_start, teacher_end, start_positio
 
 def distillation_loss(student_start, student_end, teacher_start, teacher_end, start_positions, end_positions,
                       coef: torch.Tensor, *, mode: str = "map@k", temperature: float = 2.0, a_ce: float = 1.0,
-                      a_kl: float = 1.0, direction: str = "forward") -> dict[str, torch.Tensor]:
+                      a_kl: float = 1.0, direction: str = "forward", batch_coef: torch.Tensor | None = None,
+                      ) -> dict[str, torch.Tensor]:
     """coef: [B] per-example coefficients (coefficient_per_example on the teacher's logits).
+    batch_coef: the batch-level w when the batch is split over processes (the mean over the global batch).
 
     Returns loss, loss_ce, loss_kl (the unweighted batchmean KL * T^2) and coef (the w applied)."""
     ce = ce_loss(student_start, student_end, start_positions, end_positions)
@@ -82,6 +84,6 @@ def distillation_loss(student_start, student_end, teacher_start, teacher_end, st
         weighted = (coef * kl_ex).mean()
         w = coef.mean()
     else:
-        w = coef.mean()
+        w = coef.mean() if batch_coef is None else batch_coef
         weighted = w * kl
     return {"loss": a_ce * ce + a_kl * weighted, "loss_ce": ce, "loss_kl": kl, "coef": w}

@@ -154,9 +154,11 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 e = masked_logits(out.end_logits, batch["attention_mask"])
                 if distill:
                     ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
+                    # the paper's batch-level w is a mean over the whole batch, also when DDP splits it
+                    batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 else None
                     parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
                                               mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce,
-                                              a_kl=dc.a_kl, direction=dc.kl_direction)
+                                              a_kl=dc.a_kl, direction=dc.kl_direction, batch_coef=batch_coef)
                     window.add_coefs(coef)
                 else:
                     parts = {"loss": ce_loss(s, e, batch["start_positions"], batch["end_positions"])}
@@ -175,8 +177,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             step = counters["global_step"]
             if main:
                 sink.progress(step, total_steps, epoch)
-            if step % tc.log_every == 0 and main:
-                window.emit(sink, step, scheduler.get_last_lr()[0], time.perf_counter() - t0)
+            if step % tc.log_every == 0:
+                window.emit(acc, sink, step, scheduler.get_last_lr()[0], time.perf_counter() - t0)
                 t0 = time.perf_counter()
             if tc.eval_every and step % tc.eval_every == 0:
                 evaluate_dev(step)
@@ -190,8 +192,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         if counters["micro_in_epoch"] >= micro_per_epoch:
             counters["epoch"] += 1
             counters["micro_in_epoch"] = 0
-        if main and window.count:
-            window.emit(sink, counters["global_step"], scheduler.get_last_lr()[0], time.perf_counter() - t0)
+        if window.count:
+            window.emit(acc, sink, counters["global_step"], scheduler.get_last_lr()[0], time.perf_counter() - t0)
             t0 = time.perf_counter()
         if not tc.eval_every:
             evaluate_dev(counters["global_step"])
@@ -234,11 +236,20 @@ class _Window:
     def add_coefs(self, coef):
         self.coefs.append(coef.detach())
 
-    def emit(self, sink, step, lr, seconds):
-        values = {k: float(v) / self.count for k, v in self.sums.items()}  # the one host sync per window
+    def emit(self, acc, sink, step, lr, seconds):
+        """Collective over processes (every rank calls it); the main process writes."""
+        keys = sorted(self.sums)
+        sums = torch.stack([self.sums[k].float() for k in keys])
+        if acc.num_processes > 1:
+            sums = acc.reduce(sums, reduction="mean")
+        values = dict(zip(keys, (sums / self.count).tolist()))  # the one host sync per window
         values["lr"] = lr
         values["examples_per_s"] = self.examples / max(seconds, 1e-9)
-        sink.log_metrics(step, values)
-        if self.coefs:
-            sink.log_histogram("coef", step, torch.cat(self.coefs).float().cpu().numpy())
+        coefs = torch.cat(self.coefs) if self.coefs else None
+        if coefs is not None and acc.num_processes > 1:
+            coefs = acc.gather(coefs)
+        if acc.is_main_process:
+            sink.log_metrics(step, values)
+            if coefs is not None:
+                sink.log_histogram("coef", step, coefs.float().cpu().numpy())
         self.reset()

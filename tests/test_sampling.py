@@ -1,0 +1,73 @@
+import json
+import random
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.data import load_path
+from engine.sampling import pair_counts, sample_cross_lingual
+
+LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
+
+
+def test_counts_follow_the_formula(shared_data):
+    table = load_path(shared_data / "xquad", LANGS)
+    for ntl in (0, 1, 3, 6, 9):
+        records = sample_cross_lingual(table, LANGS, ntl, seed=1)
+        drawn = min(ntl, 6) + 1
+        assert len(records) == 1190 * drawn ** 2
+    mono = sample_cross_lingual(table, LANGS, 0, seed=1)
+    assert all(r["lang_q"] == r["lang_c"] == "en" for r in mono)
+
+
+def test_answers_from_context_language_question_from_question_language(shared_data):
+    table = load_path(shared_data / "xquad", ["en", "de", "zh"])
+    rows = {(r["qid"], r["lang_c"]): r for r in table}
+    for r in sample_cross_lingual(table, ["en", "de", "zh"], 2, seed=0)[:300]:
+        assert r["id"] == f"{r['qid']}_{r['lang_q']}-{r['lang_c']}"
+        assert r["question"] == rows[(r["qid"], r["lang_q"])]["question"]
+        assert r["context"] == rows[(r["qid"], r["lang_c"])]["context"]
+        assert r["answers"] == rows[(r["qid"], r["lang_c"])]["answers"]
+
+
+def test_en_centric_and_non_en_centric(synthetic_small):
+    langs = ["en", "es", "de", "ar"]
+    en = sample_cross_lingual(synthetic_small, langs, 1, seed=3)
+    assert all(("en", "en") in {(r["lang_q"], r["lang_c"]) for r in en if r["qid"] == q} for q in {r["qid"] for r in en})
+    other = sample_cross_lingual(synthetic_small, langs, 1, seed=3, en_centric=False)
+    assert len(other) == len(en)
+    assert any("en" not in (r["lang_q"], r["lang_c"]) for r in other)
+
+
+def test_seeded_and_independent_of_input_order(synthetic_small):
+    a = sample_cross_lingual(synthetic_small, LANGS, 2, seed=5)
+    shuffled = list(synthetic_small)
+    random.Random(0).shuffle(shuffled)
+    b = sample_cross_lingual(shuffled, LANGS, 2, seed=5)
+    assert [r["id"] for r in a] == [r["id"] for r in b]
+    c = sample_cross_lingual(synthetic_small, LANGS, 2, seed=6)
+    assert [r["id"] for r in a] != [r["id"] for r in c]
+
+
+def test_same_draw_in_another_process():
+    code = ("from engine.sampling import draw_languages;"
+            "print([draw_languages(f'q{i}', ['en','es','de','ar','hi','vi','zh'], 3, 11) for i in range(5)])")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout for h in (1, 2)}
+    assert len(outs) == 1 and "en" in outs.pop()
+
+
+def test_cli_sample_writes_squad_json(tmp_path, shared_data):
+    out = tmp_path / "train.json"
+    result = CliRunner().invoke(main, ["sample", "--data", str(shared_data / "xquad"), "--languages", "en,de,zh",
+                                       "--ntl", "1", "--seed", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4760 examples from 1190 seed questions" in result.output
+    data = json.loads(out.read_text())
+    assert sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"]) == 4760
+    assert all(len(a["paragraphs"]) == 1 for a in data["data"])
+    bad = CliRunner().invoke(main, ["sample", "--data", str(shared_data / "xquad"), "--languages", "de,zh",
+                                    "--ntl", "1", "-o", str(out)])
+    assert bad.exit_code == 2 and "needs 'en'" in bad.output
