@@ -120,4 +120,4 @@ def test_two_processes_train_like_one_with_the_combined_batch(tmp_path):
     # Adam's first steps move each weight by about +-lr whatever the gradient's size, so the few weights whose
     # gradient is float noise around zero may take opposite signs; everything else must agree
     assert (diff <= 1e-5).float().mean() > 0.999
-    assert (moved > 1e-4).float().mean() > 0.5  # it trained
+    assert (moved > 1e-4).float().mean() > 0.25  # it trained (rows of unused token embeddings stay)
