@@ -62,40 +62,84 @@ def tokenizer_texts(cfg: ExperimentConfig):
     return list(table["context"]) + list(table["question"])
 
 
-def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
-              resume_from: str | Path | None = None, accelerator=None) -> StageResult:
+TRAIN_DATA = "train_data.json.gz"
+
+
+def run_sample(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None) -> Path:
+    """Job 1: the training records (sampled when distilling), written as SQuAD JSON for the next job."""
+    sink = sink or NullSink()
+    records = training_records(cfg)
+    path = write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), Path(output_dir) / TRAIN_DATA)
+    sink.log_pair_stats(-1, "train_examples", [(q, c, float(n), n) for (q, c), n in pair_counts(records).items()])
+    sink.log_metrics(0, {"train_examples": float(len(records))})
+    sink.log_artifact("train_data", str(path), 0)
+    sink.flush()
+    return path
+
+
+def load_train_file(path: str | Path) -> list[dict]:
+    """Records written by run_sample: languages come back from the `{qid}_{q}-{c}` ids (or the record table)."""
+    from engine.data.loaders import read_json, records_from_squad
+    obj = read_json(path)
+    records = records_from_squad(obj, path, "en", "en")
+    for r in records:
+        head, _, pair = r["id"].rpartition("_")
+        if head and "-" in pair:
+            r["qid"], (r["lang_q"], r["lang_c"]) = head, pair.split("-", 1)
+    return records
+
+
+def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
+              records: list[dict] | None = None, resume_from: str | Path | None = None, accelerator=None):
+    """Job 2: teacher or distill training with dev evaluation and best-checkpoint selection."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     acc = accelerator or make_accelerator(cfg)
-
-    records = training_records(cfg)
-    if acc.is_main_process:
-        sampled = write_json(to_squad_json(records), output_dir / "train_data.json.gz")
-        sink.log_artifact("train_data", str(sampled), 0)
-        sink.log_pair_stats(-1, "train_examples", [(q, c, float(n), n) for (q, c), n in pair_counts(records).items()])
-
-    source = cfg.model.init_from or cfg.model.name
+    records = records if records is not None else training_records(cfg)
+    source = str(resume_from) if resume_from else (cfg.model.init_from or cfg.model.name)
     texts = tokenizer_texts(cfg) if parse_tiny(source) else None
     model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
     pairs = [f"{records[i]['lang_q']}-{records[i]['lang_c']}" for i in feats.example_index]
     dev = dev_records(cfg) if cfg.eval.dev else None
+    return train(cfg, model, tokenizer, feats, output_dir, feature_pairs=pairs, dev_records=dev, sink=sink,
+                 resume_from=Path(resume_from) if resume_from else None, accelerator=acc)
 
-    result = train(cfg, model, tokenizer, feats, output_dir, feature_pairs=pairs, dev_records=dev, sink=sink,
-                   resume_from=Path(resume_from) if resume_from else None, accelerator=acc)
 
+def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink | None = None, step: int = 0,
+                 device=None) -> dict:
+    """Job 3: every suite of cfg.eval.suites on a checkpoint (the best one), cells marked checkpoint=best."""
+    import torch
+    sink = sink or NullSink()
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, tokenizer = load_model_and_tokenizer(str(model_dir))
+    model.to(device)
+    final = {}
+    for suite in cfg.eval.suites:
+        cells = evaluate_suite(model, tokenizer, dev_records(cfg, suite), suite, cfg.features,
+                               cfg.train.eval_batch_size, device)
+        for c in cells:
+            c["checkpoint"] = "best"
+        sink.log_eval(step, suite, cells)
+        summary = summarize(cells)
+        sink.log_metrics(step, {f"{suite}_{k}_f1": v for k, v in summary.items()})
+        final[suite] = summary
+    sink.flush()
+    return final
+
+
+def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
+              resume_from: str | Path | None = None, accelerator=None) -> StageResult:
+    """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
+    sink = sink or NullSink()
+    output_dir = Path(output_dir)
+    acc = accelerator or make_accelerator(cfg)
+    records = training_records(cfg)
+    if acc.is_main_process:
+        run_sample(cfg, output_dir, sink)
+    result = run_train(cfg, output_dir, sink, records, resume_from, acc)
     final = {}
     if acc.is_main_process and cfg.eval.suites:
-        best_model, best_tok = (load_model_and_tokenizer(str(result.best_dir)) if result.best_dir
-                                else (acc.unwrap_model(model), tokenizer))
-        best_model.to(acc.device)
-        for suite in cfg.eval.suites:
-            recs = dev if (suite == cfg.eval.dev and dev is not None) else dev_records(cfg, suite)
-            cells = evaluate_suite(best_model, best_tok, recs, suite, cfg.features, cfg.train.eval_batch_size, acc.device)
-            for c in cells:
-                c["checkpoint"] = "best"
-            sink.log_eval(result.global_step, suite, cells)
-            final[suite] = summarize(cells)
-    sink.flush()
+        final = run_evaluate(cfg, result.best_dir or result.last_dir, sink, result.global_step, acc.device)
     return StageResult(result.global_step, result.best_score, str(result.best_dir) if result.best_dir else None, final)

@@ -1,0 +1,1 @@
+"""Background jobs: launch writes run rows; a detached scheduler starts detached workers; workers write the store."""

@@ -1,0 +1,59 @@
+"""Turn a config into job rows (sample -> teacher|distill -> evaluate) and make sure a scheduler runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from db.store import Store
+from engine.config import ExperimentConfig
+from engine.jobs.provenance import git_commit, versions
+
+
+def runs_root(cfg: ExperimentConfig) -> Path:
+    if cfg.output_dir:
+        return Path(cfg.output_dir).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share"))
+    return base / "xlqa" / "runs"
+
+
+def plan(store: Store, cfg: ExperimentConfig, devices: str = "") -> list[int]:
+    """Write the three runs of an experiment; returns their ids in order."""
+    exp_id = store.create_experiment(cfg.name)
+    root = runs_root(cfg) / f"exp{exp_id:04d}-{_slug(cfg.name)}"
+    config, commit, vers = cfg.to_dict(), git_commit(), versions()
+    common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers)
+    sample = store.create_run(exp_id, "sample", config, output_dir=str(root / "sample"), devices="cpu", **common)
+    train = store.create_run(exp_id, cfg.train.stage, config, depends_on=sample, devices=devices,
+                             output_dir=str(root / cfg.train.stage), **common)
+    runs = [sample, train]
+    if cfg.eval.suites:
+        runs.append(store.create_run(exp_id, "evaluate", config, depends_on=train, devices=devices,
+                                     output_dir=str(root / "evaluate"), **common))
+    return runs
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "experiment"
+
+
+def ensure_scheduler(store: Store, log_dir: Path | None = None) -> int | None:
+    """Start a detached scheduler unless a live one holds the lease. Returns the new pid, if any."""
+    if store.lease_alive():
+        return None
+    log_dir = log_dir or Path(store.url.split(":///", 1)[-1]).parent if store.url.startswith("sqlite") else Path.home()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "scheduler.log", "ab") as log:
+        # a new session: closing the terminal or the SSH connection sends no SIGHUP to it
+        proc = subprocess.Popen([sys.executable, "-m", "engine.jobs.scheduler", "--db", store.url],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                env={**os.environ, "PYTHONPATH": _pythonpath()})
+    return proc.pid
+
+
+def _pythonpath() -> str:
+    root = str(Path(__file__).resolve().parents[2])
+    existing = os.environ.get("PYTHONPATH", "")
+    return root + (os.pathsep + existing if existing else "")
