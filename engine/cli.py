@@ -179,5 +179,242 @@ def sample(data_path, languages, ntl, seed, non_en_centric, output):
         click.echo(f"  {q}-{c}\t{n}")
 
 
+# --- experiments and jobs --------------------------------------------------------------------------
+
+db_option = click.option("--db", "db_url", envvar="XLQA_DB", default=None,
+                         help="SQLAlchemy URL or SQLite path (default: $XLQA_DB or ~/.local/share/xlqa/xlqa.db)")
+
+
+def open_store(db_url):
+    from db import Store
+    return Store(db_url)
+
+
+def load_config(config_path, overrides):
+    from engine.config import ConfigError, load_toml
+    try:
+        return load_toml(config_path, overrides)
+    except ConfigError as e:
+        raise InputError(str(e)) from e
+
+
+def get_run_or_fail(store, run_id):
+    run = store.get_run(run_id)
+    if run is None:
+        raise InputError(f"no run {run_id}; `xlqa-run list` shows the runs")
+    return run
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
+@db_option
+def run(config_path, overrides, db_url):
+    """Run an experiment in the foreground with progress bars (sample, train, evaluate), recorded in the store.
+
+    \b
+    Example:
+      xlqa-run run examples/quickstart.toml --set train.epochs=1
+    """
+    from engine.jobs.foreground import run_foreground
+    cfg = load_config(config_path, overrides)
+    status = run_foreground(open_store(db_url), cfg)
+    sys.exit(0 if status == "done" else 1)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
+@click.option("--devices", default="", help="GPU indexes as nvidia-smi numbers them (e.g. 0,1), or cpu; default: any free")
+@db_option
+def launch(config_path, overrides, devices, db_url):
+    """Queue an experiment as background jobs and return at once; a detached scheduler runs them.
+
+    Closing the terminal or the SSH session stops nothing. Watch with `xlqa-run list` or `xlqa`.
+
+    \b
+    Example:
+      xlqa-run launch examples/paper_xquad_to_mlqa.toml --set distill.temperature=3 --devices 0,1
+    """
+    from engine.jobs.launch import ensure_scheduler, plan
+    cfg = load_config(config_path, overrides)
+    store = open_store(db_url)
+    ids = plan(store, cfg, devices)
+    ensure_scheduler(store)
+    click.echo(f"queued runs {', '.join(map(str, ids))} of experiment {cfg.name!r}")
+    click.echo(f"watch: xlqa-run list   logs: xlqa-run logs {ids[1]} -f   dashboard: xlqa")
+
+
+@main.command("list", context_settings=CONTEXT)
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["queued", "running", "done", "failed", "cancelled", "lost"]))
+@click.option("--limit", type=int, default=50, show_default=True)
+@db_option
+def list_runs(statuses, limit, db_url):
+    """Runs with status, progress and best dev G-XLT F1, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+    store = open_store(db_url)
+    table = Table("run", "experiment", "kind", "status", "progress", "best dev G-XLT F1", "started", box=None)
+    for r in store.list_runs(statuses=tuple(statuses), limit=limit):
+        progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
+        best = f"{r['best_dev_gxlt_f1']:.2f}" if r["best_dev_gxlt_f1"] is not None else ""
+        table.add_row(str(r["id"]), r["experiment"], r["kind"], STATUS_STYLE.get(r["status"], r["status"]), progress, best,
+                      r["started_at"].strftime("%m-%d %H:%M") if r["started_at"] else "")
+    Console().print(table)
+
+
+STATUS_STYLE = {"running": "[yellow]running[/]", "done": "[green]done[/]", "failed": "[red]failed[/]",
+                "lost": "[red]lost[/]", "cancelled": "[dim]cancelled[/]", "queued": "[cyan]queued[/]"}
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@db_option
+def show(run_id, db_url):
+    """Config, status, provenance and latest metrics of a run."""
+    store = open_store(db_url)
+    r = get_run_or_fail(store, run_id)
+    click.echo(f"run {r['id']} ({r['kind']}) of {r['experiment']!r}: {r['status']}  step {r['step']}/{r['total_steps']}")
+    click.echo(f"output: {r['output_dir']}\ncommit: {r['git_commit']}  seed: {r['seed']}  devices: {r['assigned_devices'] or 'cpu'}")
+    if r["error"]:
+        click.echo(f"error: {r['error'].strip().splitlines()[-1]}\nhint: {r['hint']}")
+    for key, m in sorted(store.summary(run_id).items()):
+        click.echo(f"  {key:<24} last {m['last_value']:.4f} @ {m['last_step']}   best {m['best_value']:.4f} @ {m['best_step']}")
+    from engine.config import from_dict
+    click.echo(from_dict(r["config"]).to_toml())
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@click.option("-f", "--follow", is_flag=True, help="keep printing new lines until the run ends")
+@db_option
+def logs(run_id, follow, db_url):
+    """The worker log of a run."""
+    import time
+    store = open_store(db_url)
+    run_row = get_run_or_fail(store, run_id)
+    path = Path(run_row["output_dir"]) / "worker.log"
+    pos = 0
+    while True:
+        if path.exists():
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+                pos += len(chunk)
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+        if not follow or store.get_run(run_id)["status"] not in ("queued", "running"):
+            break
+        time.sleep(1)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_ids", type=int, nargs=-1, required=True)
+@db_option
+def cancel(run_ids, db_url):
+    """Stop runs: a training job checkpoints at its next step and ends `cancelled`; queued runs end at once."""
+    from engine.jobs.control import cancel_run
+    store = open_store(db_url)
+    for run_id in run_ids:
+        get_run_or_fail(store, run_id)
+        click.echo(cancel_run(store, run_id))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@db_option
+def resume(run_id, db_url):
+    """Queue a failed, lost or cancelled run again; training continues from its last checkpoint."""
+    from engine.jobs.launch import ensure_scheduler
+    store = open_store(db_url)
+    r = get_run_or_fail(store, run_id)
+    if r["status"] in ("running", "queued", "done"):
+        raise InputError(f"run {run_id} is {r['status']}: only failed, lost or cancelled runs resume")
+    store.requeue(run_id, resume=True)
+    for later in store.runs_with_status("failed", "cancelled"):  # downstream runs blocked by this one
+        if later["depends_on"] == run_id:
+            store.requeue(later["id"], resume=False)
+    ensure_scheduler(store)
+    has_ckpt = (Path(r["output_dir"]) / "checkpoint").exists()
+    click.echo(f"run {run_id} queued again" + (" (from its last checkpoint)" if has_ckpt else " (from the start)"))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@click.option("--suite", default=None, help="evaluation suite (default: the first the run has)")
+@click.option("--metric", type=click.Choice(["f1", "em"]), default="f1", show_default=True)
+@click.option("--step", type=int, default=None, help="an evaluation step (default: the best checkpoint, else the latest)")
+@db_option
+def matrix(run_id, suite, metric, step, db_url):
+    """The question x context matrix of a run, with XLT, G-XLT (all cells) and G-XLT (cross cells)."""
+    from engine.jobs.report import print_matrix
+    store = open_store(db_url)
+    get_run_or_fail(store, run_id)
+    if not print_matrix(store, run_id, suite, "exact_match" if metric == "em" else "f1", step):
+        raise click.ClickException(f"run {run_id} has no evaluation cells{' for ' + suite if suite else ''} yet")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_a", type=int)
+@click.argument("run_b", type=int)
+@click.option("--suite", default=None)
+@db_option
+def compare(run_a, run_b, suite, db_url):
+    """Config diff and matrix delta (A - B) of two runs."""
+    from engine.jobs.report import print_compare
+    store = open_store(db_url)
+    get_run_or_fail(store, run_a)
+    get_run_or_fail(store, run_b)
+    print_compare(store, run_a, run_b, suite)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="file (default: stdout)")
+@db_option
+def export(run_id, fmt, output, db_url):
+    """Metrics and evaluation cells of a run as CSV (long format) or JSON."""
+    from engine.jobs.report import export_run
+    store = open_store(db_url)
+    get_run_or_fail(store, run_id)
+    text = export_run(store, run_id, fmt)
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("run_id", type=int)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="PNG file")
+@click.option("--suite", default=None)
+@db_option
+def plot(run_id, output, suite, db_url):
+    """F1 heatmap and loss / coefficient curves of a run as a PNG (matplotlib)."""
+    from engine.jobs.report import plot_run
+    store = open_store(db_url)
+    get_run_or_fail(store, run_id)
+    plot_run(store, run_id, output, suite)
+    click.echo(f"wrote {output}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--epochs", type=int, default=None, help="distillation epochs (default: the quickstart's)")
+@click.option("--background", is_flag=True, help="queue as jobs instead of running in the foreground")
+@db_option
+def demo(epochs, background, db_url):
+    """The whole pipeline offline: synthetic parallel QA in 7 languages, a tiny BERT, teacher CE stage,
+    cross-lingual sampling, distillation with mAP@k and the 7x7 G-XLT evaluation, into the default database.
+
+    \b
+    Example:
+      xlqa-run demo && xlqa
+    """
+    from engine.jobs.demo import run_demo
+    sys.exit(run_demo(open_store(db_url), epochs=epochs, background=background))
+
+
 if __name__ == "__main__":
     main()

@@ -28,13 +28,21 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 4000) -> PreTrainedT
     chars = sorted({ch for w in words for ch in w})
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab = specials + chars + ["##" + ch for ch in chars]
+    # candidates: whole words, word-start prefixes and ##continuations of 2-4 characters, by frequency
+    pieces: Counter = Counter()
+    for word, n in words.items():
+        pieces[word] += n
+        for size in range(2, min(5, len(word))):
+            pieces[word[:size]] += n
+            for i in range(1, len(word) - size + 1):
+                pieces["##" + word[i:i + size]] += n
     taken = set(vocab)
-    for word, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
+    for piece, _ in sorted(pieces.items(), key=lambda kv: (-kv[1], kv[0])):
         if len(vocab) >= vocab_size:
             break
-        if word not in taken:
-            vocab.append(word)
-            taken.add(word)
+        if piece not in taken:
+            vocab.append(piece)
+            taken.add(piece)
     tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer = normalizer
     tok.pre_tokenizer = pre_tokenizer

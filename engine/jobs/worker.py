@@ -18,7 +18,7 @@ from pathlib import Path
 from db.sink import StoreSink
 from db.store import Store
 from engine.config import from_dict
-from engine.sink import NullSink
+from engine.sink import FanoutSink, NullSink
 from engine.train.loop import Cancelled
 
 TRAIN_KINDS = ("teacher", "distill")
@@ -44,7 +44,7 @@ def upstream_dir(store: Store, run: dict) -> Path:
     return Path(dep["output_dir"])
 
 
-def execute(store: Store, run_id: int) -> str:
+def execute(store: Store, run_id: int, extra_sink=None) -> str:
     from engine.pipeline import TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train
     from engine.train.checkpoint import load_state
     from engine.train.loop import make_accelerator
@@ -55,13 +55,14 @@ def execute(store: Store, run_id: int) -> str:
     out.mkdir(parents=True, exist_ok=True)
     acc = make_accelerator(cfg) if run["kind"] in TRAIN_KINDS else None
     main = acc is None or acc.is_main_process
-    sink = StoreSink(store, run_id) if main else NullSink()
+    store_sink = StoreSink(store, run_id) if main else NullSink()
+    sink = FanoutSink(store_sink, extra_sink) if (extra_sink is not None and main) else store_sink
     stop = {"requested": False}
 
     def on_term(signum, frame):
         stop["requested"] = True
         if main:
-            sink.request_stop()
+            store_sink.request_stop()
         if run["kind"] not in TRAIN_KINDS:
             raise Cancelled("terminated")
     signal.signal(signal.SIGTERM, on_term)
@@ -83,15 +84,15 @@ def execute(store: Store, run_id: int) -> str:
             model_dir = src / "best" if (src / "best").exists() else src / "checkpoint"
             run_evaluate(cfg, model_dir, sink, step=store.get_run(run["depends_on"])["step"])
         status = "done"
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt):
         status = "cancelled"
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the run row
         if main:
-            sink.close()
+            store_sink.close()
             store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc))
         raise
     if main:
-        sink.close()
+        store_sink.close()
         store.finish(run_id, status)
     return status
 

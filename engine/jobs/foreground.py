@@ -1,0 +1,61 @@
+"""`xlqa-run run`: the same jobs as `launch`, executed in this process with rich progress bars."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from db.store import Store
+from engine.config import ExperimentConfig
+from engine.jobs.launch import plan
+from engine.jobs.worker import execute
+from engine.sink import NullSink
+
+
+class RichProgressSink(NullSink):
+    def __init__(self, bar: Progress, label: str):
+        self.bar, self.label = bar, label
+        self.task = bar.add_task(label, total=None)
+        self.loss = None
+
+    def progress(self, step, total, epoch):
+        desc = f"{self.label} epoch {epoch}" + (f" loss {self.loss:.3f}" if self.loss is not None else "")
+        self.bar.update(self.task, completed=step, total=total, description=desc)
+
+    def log_metrics(self, step, values):
+        if "loss" in values:
+            self.loss = values["loss"]
+
+    def log_eval(self, step, suite, cells):
+        from engine.evaluate import summarize
+        s = summarize(cells)
+        self.bar.console.print(f"  {suite} @ {step}: XLT {s['xlt']:.2f}  G-XLT {s['gxlt']:.2f}  G-XLT(cross) {s['gxlt_cross']:.2f}")
+
+
+def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None, console: Console | None = None) -> str:
+    """Returns the status of the last run executed ('done' when all three finished)."""
+    console = console or Console()
+    ids = plan(store, cfg, after=after)
+    status = "done"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        for run_id in ids:
+            kind = store.get_run(run_id)["kind"]
+            if not store.claim(run_id, host=socket.gethostname(), pid=os.getpid()):
+                continue
+            sink = RichProgressSink(progress, f"run {run_id} {kind}")
+            try:
+                status = execute(store, run_id, extra_sink=sink)
+            except Exception as e:  # recorded in the run row by execute
+                console.print(f"[red]run {run_id} failed:[/] {e}\n[dim]{store.get_run(run_id)['hint']}[/]")
+                status = "failed"
+            progress.update(sink.task, completed=progress.tasks[sink.task].total or 1, total=progress.tasks[sink.task].total or 1)
+            if status != "done":
+                for later in ids[ids.index(run_id) + 1:]:
+                    store.finish(later, "cancelled", error=f"run {run_id} it depends on is {status}")
+                break
+    return status
+

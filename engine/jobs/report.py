@@ -1,0 +1,146 @@
+"""Tables, diffs, exports and plots of stored runs (the CLI's matrix / compare / export / plot)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from db.store import Store
+from engine.matrix import Matrix, build_matrix, delta
+
+
+def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None):
+    suites = store.eval_suites(run_id)
+    if not suites:
+        return None, []
+    suite = suite or suites[0]["suite"]
+    return suite, store.eval_cells(run_id, suite, step=step, checkpoint=None if step is None else "")
+
+
+def color(value: float, lo: float, hi: float, signed: bool = False) -> str:
+    if signed:
+        return "green" if value > 0.5 else "red" if value < -0.5 else "white"
+    t = 0.0 if hi <= lo else (value - lo) / (hi - lo)
+    return "red" if t < 0.33 else "yellow" if t < 0.66 else "green"
+
+
+def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
+    table = Table(title=title, box=None)
+    table.add_column("q \\ c", style="bold")
+    for c in m.languages_c:
+        table.add_column(c, justify="right")
+    table.add_column("mean", justify="right", style="bold")
+    vals = list(m.values.values()) or [0.0]
+    lo, hi = min(vals), max(vals)
+    for q in m.languages_q:
+        row = []
+        for c in m.languages_c:
+            v = m.get(q, c)
+            row.append("" if v is None else f"[{color(v, lo, hi, signed)}]{v:+.1f}[/]" if signed else
+                       "" if v is None else f"[{color(v, lo, hi)}]{v:.1f}[/]")
+        rm = m.row_mean(q)
+        table.add_row(q, *row, "" if rm is None else f"{rm:.1f}")
+    table.add_row("mean", *[f"{m.col_mean(c):.1f}" if m.col_mean(c) is not None else "" for c in m.languages_c], "")
+    return table
+
+
+def print_matrix(store: Store, run_id: int, suite: str | None, metric: str, step: int | None = None,
+                 console: Console | None = None) -> bool:
+    console = console or Console()
+    suite, cells = _cells(store, run_id, suite, step)
+    if not cells:
+        return False
+    m = build_matrix(cells, metric)
+    which = cells[0]["checkpoint"]
+    console.print(matrix_table(m, f"run {run_id} · {suite} · {metric} · {which} checkpoint @ step {cells[0]['step']}"))
+    s = m.summary()
+    console.print(f"XLT {s['xlt']:.2f}   G-XLT (all cells) {s['gxlt']:.2f}   G-XLT (cross cells) {s['gxlt_cross']:.2f}")
+    return True
+
+
+def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += config_diff(va, vb, f"{prefix}{key}.")
+        elif va != vb:
+            out.append((prefix + key, va, vb))
+    return out
+
+
+def print_compare(store: Store, run_a: int, run_b: int, suite: str | None, console: Console | None = None) -> None:
+    console = console or Console()
+    a, b = store.get_run(run_a), store.get_run(run_b)
+    diff = Table("key", f"run {run_a}", f"run {run_b}", title="config: only what differs", box=None)
+    for key, va, vb in config_diff(a["config"], b["config"]):
+        diff.add_row(key, str(va), str(vb))
+    console.print(diff)
+    suite, ca = _cells(store, run_a, suite)
+    _, cb = _cells(store, run_b, suite)
+    if ca and cb:
+        ma, mb = build_matrix(ca), build_matrix(cb)
+        console.print(matrix_table(delta(ma, mb), f"{suite} F1: run {run_a} - run {run_b}", signed=True))
+        sa, sb = ma.summary(), mb.summary()
+        for k, label in (("xlt", "XLT"), ("gxlt", "G-XLT (all)"), ("gxlt_cross", "G-XLT (cross)")):
+            console.print(f"{label:<14} {sa[k]:7.2f} {sb[k]:7.2f}  {sa[k] - sb[k]:+7.2f}")
+
+
+def export_run(store: Store, run_id: int, fmt: str) -> str:
+    run = store.get_run(run_id)
+    metrics = [{"key": k, "step": st, "value": v} for k in store.metric_keys(run_id) for st, v in store.metric_series(run_id, k)]
+    cells = [c for s in {x["suite"] for x in store.eval_suites(run_id)} for c in store.eval_cells(run_id, s)]
+    if fmt == "json":
+        return json.dumps({"run": {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in run.items()},
+                           "metrics": metrics, "eval_cells": cells}, indent=1, default=str)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["run_id", "kind", "key", "step", "value", "suite", "lang_q", "lang_c"])
+    for m in metrics:
+        w.writerow([run_id, "metric", m["key"], m["step"], m["value"], "", "", ""])
+    for c in cells:
+        for key in ("f1", "exact_match"):
+            w.writerow([run_id, "eval", key, c["step"], c[key], c["suite"], c["lang_q"], c["lang_c"]])
+    return buf.getvalue()
+
+
+def plot_run(store: Store, run_id: int, output, suite: str | None = None) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    for key in ("loss", "loss_ce", "loss_kl"):
+        series = store.metric_series(run_id, key)
+        if series:
+            axes[0].plot(*zip(*series), label=key)
+    axes[0].set_title("loss")
+    axes[0].set_xlabel("step")
+    axes[0].legend()
+    coef = store.metric_series(run_id, "coef")
+    if coef:
+        axes[1].plot(*zip(*coef), color="purple")
+    axes[1].set_title("coefficient w (mAP@k)")
+    axes[1].set_xlabel("step")
+    suite, cells = _cells(store, run_id, suite)
+    if cells:
+        m = build_matrix(cells)
+        grid = np.array([[m.get(q, c) if m.get(q, c) is not None else np.nan for c in m.languages_c] for q in m.languages_q])
+        im = axes[2].imshow(grid, cmap="viridis")
+        axes[2].set_xticks(range(len(m.languages_c)), m.languages_c)
+        axes[2].set_yticks(range(len(m.languages_q)), m.languages_q)
+        axes[2].set_xlabel("context")
+        axes[2].set_ylabel("question")
+        for i in range(grid.shape[0]):
+            for j in range(grid.shape[1]):
+                if not np.isnan(grid[i, j]):
+                    axes[2].text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", color="white", fontsize=8)
+        fig.colorbar(im, ax=axes[2])
+        axes[2].set_title(f"{suite} F1")
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
