@@ -159,7 +159,7 @@ class Store:
         with self.session() as s:
             if metrics:
                 s.execute(Metric.__table__.insert(), [
-                    {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t}
+                    {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t or utcnow()}
                     for k, c, st, v, t in metrics])
                 self._update_summary(s, run_id, metrics)
             if histograms:

@@ -1,0 +1,116 @@
+import multiprocessing as mp
+
+import pytest
+
+from db import Store
+from db.sink import StoreSink
+
+
+def make_run(store, kind="distill", **kw):
+    exp = store.create_experiment("exp")
+    return store.create_run(exp, kind, {"train": {"seed": 1}}, **kw)
+
+
+def test_summary_keeps_latest_and_best(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    store.write_batch(run, metrics=[("loss", "", 1, 3.0, None), ("loss", "", 2, 1.0, None), ("loss", "", 3, 2.0, None),
+                                    ("dev_gxlt_f1", "", 2, 40.0, None), ("dev_gxlt_f1", "", 3, 35.0, None)])
+    s = store.summary(run)
+    assert (s["loss"]["last_value"], s["loss"]["best_value"], s["loss"]["best_step"]) == (2.0, 1.0, 2)
+    assert (s["dev_gxlt_f1"]["last_value"], s["dev_gxlt_f1"]["best_value"]) == (35.0, 40.0)
+    assert store.list_runs()[0]["best_dev_gxlt_f1"] == 40.0  # best, not last
+
+
+def test_context_is_a_column_not_part_of_the_key(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    store.write_batch(run, metrics=[("teacher_coef", "en-de", 0, 0.5, None), ("teacher_coef", "de-en", 0, 0.7, None)])
+    assert store.metric_series(run, "teacher_coef", "en-de") == [(0, 0.5)]
+    assert store.metric_keys(run) == ["teacher_coef"]
+
+
+def test_resume_supersedes_points_after_the_checkpoint(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    store.write_batch(run, metrics=[("loss", "", s, 10.0 - s, None) for s in range(1, 9)],
+                      evals=[{"step": 8, "checkpoint": "step", "suite": "x", "split": "", "lang_q": "en", "lang_c": "en",
+                              "n": 1, "exact_match": 1.0, "f1": 1.0}])
+    store.truncate_after(run, 5)           # resumed from the checkpoint at step 5
+    store.write_batch(run, metrics=[("loss", "", s, 20.0 - s, None) for s in range(6, 9)])
+    series = store.metric_series(run, "loss")
+    assert [s for s, _ in series] == list(range(1, 9))          # none duplicated, none dropped
+    assert series[-1] == (8, 12.0) and series[4] == (5, 5.0)
+    assert store.summary(run)["loss"]["best_value"] == 5.0
+    assert store.eval_cells(run) == []
+
+
+def test_list_runs_pages_filters_and_sorts(store_url):
+    store = Store(store_url)
+    ids = [make_run(store, kind=k) for k in ("sample", "teacher", "distill", "evaluate") * 5]
+    store.update_run(ids[3], status="failed")
+    assert len(store.list_runs(limit=7)) == 7
+    assert [r["id"] for r in store.list_runs(limit=3, offset=3)] == sorted(ids, reverse=True)[3:6]
+    assert [r["id"] for r in store.list_runs(statuses=("failed",))] == [ids[3]]
+    assert {r["kind"] for r in store.list_runs(text="teach")} == {"teacher"}
+    assert [r["id"] for r in store.list_runs(sort="id", descending=False, limit=2)] == ids[:2]
+
+
+def test_dependencies_ready_and_blocked(store_url):
+    store = Store(store_url)
+    a = make_run(store, "sample")
+    b = make_run(store, "distill", depends_on=a)
+    assert [r["id"] for r in store.ready_runs()] == [a]
+    store.finish(a, "done")
+    assert [r["id"] for r in store.ready_runs()] == [b]
+    store.finish(a, "failed")
+    assert [r["id"] for r in store.blocked_runs()] == [b]
+
+
+def test_cancel_queued_run_at_once(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    assert store.request_cancel(run)["status"] == "cancelled"
+    assert store.claim(run) is False
+
+
+def _writer(url, run_id, n):
+    store = Store(url)
+    sink = StoreSink(store, run_id, interval=0.05)
+    for step in range(n):
+        sink.log_metrics(step, {"loss": 1.0 / (step + 1), "lr": 0.1})
+        if step % 50 == 0:
+            sink.log_histogram("coef", step, [0.1, 0.4, 0.9])
+    sink.close()
+
+
+def test_concurrent_writers_lose_no_rows(store_url):
+    """4 worker processes write while this process reads: no 'database is locked', every row counted."""
+    store = Store(store_url)
+    runs = [make_run(store) for _ in range(4)]
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(store_url, r, 600)) for r in runs]
+    for p in procs:
+        p.start()
+    reads = 0
+    while any(p.is_alive() for p in procs):
+        store.list_runs()
+        store.metric_series(runs[0], "loss")
+        reads += 1
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    for r in runs:
+        assert len(store.metric_series(r, "loss")) == 600
+        assert len(store.metric_series(r, "lr")) == 600
+        assert len(store.histograms(r)) == 12
+    assert reads > 0
+
+
+def test_lease_one_scheduler_at_a_time(store_url):
+    store = Store(store_url)
+    assert store.acquire_lease("a", 1)
+    assert not store.acquire_lease("b", 2)
+    assert store.acquire_lease("b", 2, stale_after=-1)  # stale: taken over
+    store.release_lease("b")
+    assert not store.lease_alive()
