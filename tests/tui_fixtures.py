@@ -1,0 +1,36 @@
+"""A results database filled through the real store API, with fixed timestamps (stable snapshots)."""
+
+from datetime import datetime
+
+from db import Store
+from engine.config import ExperimentConfig
+
+LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
+T0 = datetime(2026, 1, 2, 3, 4, 5)
+
+
+def filled_store(url: str) -> Store:
+    store = Store(url)
+    cfg = ExperimentConfig().to_dict()
+    exp = store.create_experiment("paper-xquad")
+    sample = store.create_run(exp, "sample", cfg, output_dir="/nonexistent/sample")
+    distill = store.create_run(exp, "distill", cfg, depends_on=sample, output_dir="/nonexistent/distill")
+    evaluate = store.create_run(exp, "evaluate", cfg, depends_on=distill, output_dir="/nonexistent/eval")
+    queued = store.create_run(store.create_experiment("sweep-T3"), "distill", cfg, output_dir="/nonexistent/q")
+    for rid in (sample, distill, evaluate):
+        store.update_run(rid, status="done", started_at=T0, ended_at=T0, step=100, total_steps=100)
+    store.update_run(queued, created_at=T0)
+    metrics = []
+    for step in range(1, 101):
+        metrics += [("loss", "", step, 3.0 / step ** 0.3, T0), ("loss_ce", "", step, 2.0 / step ** 0.3, T0),
+                    ("loss_kl", "", step, 1.0 / step ** 0.3, T0), ("coef", "", step, 0.5 + step / 400, T0)]
+    metrics += [("dev_gxlt_f1", "", 50, 41.5, T0), ("dev_gxlt_f1", "", 100, 44.25, T0)]
+    from db.sink import histogram_row
+    hists = [histogram_row("coef", s, [0.1 + 0.005 * s, 0.5, 0.6, 0.9]) for s in range(10, 101, 10)]
+    pairs = [(1, "teacher_coef", q, c, 0.9 if q == c else 0.6, 10) for q in LANGS for c in LANGS]
+    cells = [{"step": 100, "checkpoint": "best", "suite": "mlqa-dev", "split": "", "lang_q": q, "lang_c": c, "n": 100,
+              "exact_match": 30.0 + i, "f1": 50.0 + i - (5 if q != c else 0)}
+             for i, (q, c) in enumerate((q, c) for q in LANGS for c in LANGS)]
+    store.write_batch(distill, metrics=metrics, histograms=hists, pairs=pairs)
+    store.write_batch(evaluate, evals=cells)
+    return store

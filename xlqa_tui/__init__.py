@@ -1,0 +1,1 @@
+"""xlqa: the Textual dashboard over the results store and the job engine."""

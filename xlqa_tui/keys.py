@@ -1,0 +1,47 @@
+"""Every key binding of the app in one place (the help screen lists them)."""
+
+from textual.binding import Binding
+
+APP = [
+    Binding("question_mark", "help", "Help", key_display="?"),
+    Binding("ctrl+q", "quit", "Quit"),
+]
+RUNS = [
+    Binding("n", "new", "New"),
+    Binding("enter", "open", "Open", show=False),
+    Binding("m", "matrix", "Matrix"),
+    Binding("space", "mark", "Mark", show=False),
+    Binding("c", "compare", "Compare"),
+    Binding("x", "cancel_run", "Cancel"),
+    Binding("r", "resume_run", "Resume"),
+    Binding("d", "delete_run", "Delete"),
+    Binding("y", "copy_config", "Copy cfg"),
+    Binding("slash", "filter", "Filter", key_display="/"),
+    Binding("f", "status_filter", "Status", show=False),
+    Binding("s", "sort", "Sort", show=False),
+    Binding("S", "reverse", "Reverse", show=False),
+]
+NEW = [
+    Binding("ctrl+s", "launch", "Launch"),
+    Binding("ctrl+w", "save_toml", "Save TOML"),
+    Binding("escape", "back", "Back"),
+]
+DETAIL = [
+    Binding("m", "matrix", "Matrix"),
+    Binding("x", "cancel_run", "Cancel"),
+    Binding("escape", "back", "Back"),
+]
+MATRIX = [
+    Binding("e", "toggle_metric", "F1/EM"),
+    Binding("s", "next_suite", "Suite"),
+    Binding("d", "delta", "Delta vs run"),
+    Binding("escape", "back", "Back"),
+]
+COMPARE = [
+    Binding("o", "toggle_only_diff", "Only diffs"),
+    Binding("escape", "back", "Back"),
+]
+HELP_TEXT = {  # screen -> bindings, for the help screen
+    "Everywhere": APP + [Binding("escape", "back", "Back"), Binding("ctrl+p", "command_palette", "Command palette")],
+    "Runs": RUNS, "New experiment": NEW, "Run detail": DETAIL, "Matrix": MATRIX, "Compare": COMPARE,
+}

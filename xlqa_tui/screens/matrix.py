@@ -1,0 +1,94 @@
+"""The question x context matrix of a run for a suite and checkpoint; F1/EM toggle; delta vs another run."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from engine.matrix import build_matrix, delta
+from xlqa_tui.keys import MATRIX
+from xlqa_tui.widgets.matrix_table import MatrixTable
+
+
+class MatrixScreen(Screen):
+    BINDINGS = MATRIX
+
+    def __init__(self, run_id: int, other: int | None = None):
+        super().__init__()
+        self.run_id, self.other = run_id, other
+        self.metric = "f1"
+        self.suite_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="matrix-title", classes="section-title")
+        yield MatrixTable(id="matrix-table", cursor_type="cell")
+        yield Static("", id="matrix-summary")
+        yield Input(placeholder="run id to compare against (Enter)", id="delta-input", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"xlqa · matrix · run {self.run_id}"
+        self.query_one("#delta-input").display = False
+        self.render_matrix()
+
+    def suites(self) -> list[str]:
+        return list(dict.fromkeys(e["suite"] for e in self.app.store.eval_suites(self.run_id)))
+
+    def render_matrix(self) -> None:
+        suites = self.suites()
+        title = self.query_one("#matrix-title", Static)
+        if not suites:
+            title.update(f"run {self.run_id} has no evaluation cells yet")
+            return
+        suite = suites[self.suite_index % len(suites)]
+        cells = self.app.store.eval_cells(self.run_id, suite)
+        metric = "exact_match" if self.metric == "em" else "f1"
+        m = build_matrix(cells, metric)
+        label = f"{suite} · {self.metric.upper()} · {cells[0]['checkpoint']} checkpoint @ step {cells[0]['step']}"
+        shown, signed = m, False
+        if self.other is not None:
+            other_cells = self.app.store.eval_cells(self.other, suite)
+            if other_cells:
+                shown, signed = delta(m, build_matrix(other_cells, metric)), True
+                label += f" · delta vs run {self.other} (green: gain of 1+ point)"
+        title.update(f"run {self.run_id} · {label}   (rows: question language, columns: context language)")
+        self.query_one(MatrixTable).show(shown, signed)
+        s = m.summary()
+        text = f"XLT {s['xlt']:.2f} · G-XLT (all cells) {s['gxlt']:.2f} · G-XLT (cross cells) {s['gxlt_cross']:.2f}"
+        if signed:
+            o = build_matrix(self.app.store.eval_cells(self.other, suite), metric).summary()
+            text += f"\nrun {self.other}: XLT {o['xlt']:.2f} · G-XLT {o['gxlt']:.2f} · G-XLT cross {o['gxlt_cross']:.2f}"
+        self.query_one("#matrix-summary", Static).update(text)
+
+    def action_toggle_metric(self) -> None:
+        self.metric = "em" if self.metric == "f1" else "f1"
+        self.render_matrix()
+
+    def action_next_suite(self) -> None:
+        self.suite_index += 1
+        self.render_matrix()
+
+    def action_delta(self) -> None:
+        box = self.query_one("#delta-input", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#delta-input")
+    def delta_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        try:
+            other = int(event.value.strip())
+        except ValueError:
+            self.notify("a run id is a number", severity="error")
+            return
+        if self.app.store.get_run(other) is None:
+            self.notify(f"no run {other}", severity="error")
+            return
+        self.other = other
+        self.render_matrix()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
