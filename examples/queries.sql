@@ -1,0 +1,29 @@
+-- Queries over the xlqa results database (SQLite or PostgreSQL). Open it with:
+--   sqlite3 ~/.local/share/xlqa/xlqa.db      or   psql "$XLQA_DB"
+
+-- G-XLT F1 of every finished evaluation, by temperature and ntl (G-XLT over all 49 cells, as the paper's code)
+SELECT r.id AS run, e.name AS experiment,
+       json_extract(r.config, '$.distill.temperature') AS temperature,   -- PostgreSQL: (r.config::json->'distill'->>'temperature')
+       json_extract(r.config, '$.data.ntl') AS ntl,
+       AVG(c.f1) AS gxlt_f1,
+       AVG(CASE WHEN c.lang_q <> c.lang_c THEN c.f1 END) AS gxlt_cross_f1,
+       AVG(CASE WHEN c.lang_q = c.lang_c THEN c.f1 END) AS xlt_f1
+FROM run r JOIN experiment e ON e.id = r.experiment_id JOIN eval_cell c ON c.run_id = r.id
+WHERE r.status = 'done' AND r.kind = 'evaluate' AND c.suite = 'mlqa-dev' AND c.checkpoint = 'best'
+GROUP BY r.id, e.name, temperature, ntl
+ORDER BY gxlt_f1 DESC;
+
+-- Best dev G-XLT F1 of every training run, without scanning the metric table
+SELECT r.id, r.kind, r.status, s.best_value AS best_dev_gxlt_f1, s.best_step
+FROM run r JOIN metric_summary s ON s.run_id = r.id AND s.key = 'dev_gxlt_f1' AND s.context = ''
+ORDER BY s.best_value DESC;
+
+-- The loss curve of run 2
+SELECT step, value FROM metric WHERE run_id = 2 AND key = 'loss' AND context = '' ORDER BY step;
+
+-- The teacher's mean mAP@k per language pair, per generation, of run 2
+SELECT generation, lang_q, lang_c, mean, n FROM pair_stat
+WHERE run_id = 2 AND key = 'teacher_coef' ORDER BY generation, lang_q, lang_c;
+
+-- Runs that failed, with the hint
+SELECT id, kind, status, hint FROM run WHERE status IN ('failed', 'lost');
