@@ -29,3 +29,6 @@ train(cfg, model, tok, feats, out, accelerator=acc, sink=sink)
 if acc.is_main_process:
     torch.save(acc.unwrap_model(model).state_dict(), out / "weights.pt")
     torch.save(sink.metrics, out / "metrics.pt")
+acc.wait_for_everyone()
+if torch.distributed.is_initialized():  # a clean shutdown: gloo threads left running abort the process at exit
+    torch.distributed.destroy_process_group()

@@ -116,8 +116,8 @@ def test_two_processes_train_like_one_with_the_combined_batch(tmp_path):
     b = torch.load(tmp_path / "single" / "weights.pt")
     init = torch.load(tmp_path / "ddp" / "initial.pt")
     diff = torch.cat([(a[k] - b[k]).abs().flatten() for k in a])
-    moved = torch.cat([(a[k] - init[k]).abs().flatten() for k in a])
+    moved = torch.cat([(a[k] - init[k]).abs().flatten() for k in a if "_embeddings" not in k])
     # Adam's first steps move each weight by about +-lr whatever the gradient's size, so the few weights whose
     # gradient is float noise around zero may take opposite signs; everything else must agree
     assert (diff <= 1e-5).float().mean() > 0.999
-    assert (moved > 1e-4).float().mean() > 0.25  # it trained (rows of unused token embeddings stay)
+    assert (moved > 1e-4).float().mean() > 0.5  # it trained (embedding tables, mostly unused rows, left out)

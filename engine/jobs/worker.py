@@ -94,6 +94,10 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
     if main:
         store_sink.close()
         store.finish(run_id, status)
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():  # DDP: leave together, or gloo/nccl threads abort at exit
+        dist.barrier()
+        dist.destroy_process_group()
     return status
 
 
