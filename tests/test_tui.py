@@ -128,3 +128,21 @@ def test_snapshot_matrix_wide(snap_compare, store):
 
 async def _settle(pilot):
     await pilot.pause(0.6)
+
+
+async def test_runs_page_through_sql(tmp_path, monkeypatch):
+    from xlqa_tui.screens import runs as runs_screen
+    monkeypatch.setattr(runs_screen, "PAGE", 3)
+    store = filled_store(f"sqlite:///{tmp_path / 'p.db'}")
+    for _ in range(3):
+        store.create_run(store.create_experiment("more"), "sample", {})
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["7", "6", "5"]
+        await pilot.press("greater_than_sign")
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["4", "3", "2"]
+        await pilot.press("less_than_sign")
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["7", "6", "5"]

@@ -20,6 +20,8 @@ RUNS = [
     Binding("f", "status_filter", "Status", show=False),
     Binding("s", "sort", "Sort", show=False),
     Binding("S", "reverse", "Reverse", show=False),
+    Binding("greater_than_sign", "next_page", "Next page", key_display=">", show=False),
+    Binding("less_than_sign", "prev_page", "Prev page", key_display="<", show=False),
 ]
 NEW = [
     Binding("ctrl+s", "launch", "Launch"),

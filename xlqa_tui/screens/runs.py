@@ -27,6 +27,7 @@ class RunsScreen(Screen):
         self.descending = True
         self.status_filter = 0
         self.marked: set[int] = set()
+        self.page = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -45,7 +46,7 @@ class RunsScreen(Screen):
     @work(thread=True, exclusive=True, group="runs")
     def refresh_runs(self) -> None:
         rows = self.app.store.list_runs(self.text_filter, STATUS_FILTERS[self.status_filter], self.sort,
-                                        self.descending, 0, PAGE)
+                                        self.descending, self.page * PAGE, PAGE)
         self.post_message(RunsLoaded(rows))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
@@ -53,7 +54,7 @@ class RunsScreen(Screen):
         status = ",".join(STATUS_FILTERS[self.status_filter]) or "all"
         marks = f" · marked {sorted(self.marked)}" if self.marked else ""
         self.query_one("#status-line", Static).update(
-            f"{len(message.rows)} runs · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks} · ? help")
+            f"page {self.page + 1}: {len(message.rows)} runs · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks} · ? help")
 
     def selected(self) -> int | None:
         run_id = self.query_one(RunsTable).selected_run_id()
@@ -163,6 +164,16 @@ class RunsScreen(Screen):
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self.refresh_runs()
+
+    def action_next_page(self) -> None:
+        if self.query_one(RunsTable).row_count == PAGE:
+            self.page += 1
+            self.refresh_runs()
+
+    def action_prev_page(self) -> None:
+        if self.page:
+            self.page -= 1
+            self.refresh_runs()
 
     def action_reverse(self) -> None:
         self.descending = not self.descending
