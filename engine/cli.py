@@ -323,20 +323,13 @@ def cancel(run_ids, db_url):
 @main.command(context_settings=CONTEXT)
 @click.argument("run_id", type=int)
 @db_option
+@fail_on_bad_input
 def resume(run_id, db_url):
     """Queue a failed, lost or cancelled run again; training continues from its last checkpoint."""
-    from engine.jobs.launch import ensure_scheduler
+    from engine.jobs.control import resume_run
     store = open_store(db_url)
-    r = get_run_or_fail(store, run_id)
-    if r["status"] in ("running", "queued", "done"):
-        raise InputError(f"run {run_id} is {r['status']}: only failed, lost or cancelled runs resume")
-    store.requeue(run_id, resume=True)
-    for later in store.runs_with_status("failed", "cancelled"):  # downstream runs blocked by this one
-        if later["depends_on"] == run_id:
-            store.requeue(later["id"], resume=False)
-    ensure_scheduler(store)
-    has_ckpt = (Path(r["output_dir"]) / "checkpoint").exists()
-    click.echo(f"run {run_id} queued again" + (" (from its last checkpoint)" if has_ckpt else " (from the start)"))
+    get_run_or_fail(store, run_id)
+    click.echo(resume_run(store, run_id))
 
 
 @main.command(context_settings=CONTEXT)

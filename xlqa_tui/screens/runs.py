@@ -108,14 +108,11 @@ class RunsScreen(Screen):
     def action_resume_run(self) -> None:
         if (run_id := self.selected()) is None:
             return
-        run = self.app.store.get_run(run_id)
-        if run["status"] not in ("failed", "lost", "cancelled"):
-            self.notify(f"run {run_id} is {run['status']}: only failed, lost or cancelled runs resume", severity="warning")
-            return
-        from engine.jobs.launch import ensure_scheduler
-        self.app.store.requeue(run_id, resume=True)
-        ensure_scheduler(self.app.store)
-        self.notify(f"run {run_id} queued again")
+        from engine.jobs.control import resume_run
+        try:
+            self.notify(resume_run(self.app.store, run_id))
+        except ValueError as e:
+            self.notify(str(e), severity="warning")
         self.refresh_runs()
 
     def action_delete_run(self) -> None:
