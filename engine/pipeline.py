@@ -65,10 +65,11 @@ def tokenizer_texts(cfg: ExperimentConfig):
 TRAIN_DATA = "train_data.json.gz"
 
 
-def run_sample(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None) -> Path:
+def run_sample(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
+               records: list[dict] | None = None) -> Path:
     """Job 1: the training records (sampled when distilling), written as SQuAD JSON for the next job."""
     sink = sink or NullSink()
-    records = training_records(cfg)
+    records = records if records is not None else training_records(cfg)
     path = write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), Path(output_dir) / TRAIN_DATA)
     sink.log_pair_stats(-1, "train_examples", [(q, c, float(n), n) for (q, c), n in pair_counts(records).items()])
     sink.log_metrics(0, {"train_examples": float(len(records))})
@@ -137,7 +138,7 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     acc = accelerator or make_accelerator(cfg)
     records = training_records(cfg)
     if acc.is_main_process:
-        run_sample(cfg, output_dir, sink)
+        run_sample(cfg, output_dir, sink, records)
     result = run_train(cfg, output_dir, sink, records, resume_from, acc)
     final = {}
     if acc.is_main_process and cfg.eval.suites:

@@ -45,14 +45,39 @@ class MemorySink(NullSink):
         return [(s, v[key]) for s, v in self.metrics if key in v]
 
 
-class FanoutSink(NullSink):
+class FanoutSink:
+    """Sends every call to each sink (e.g. the store and a progress bar)."""
+
     def __init__(self, *sinks):
         self.sinks = [s for s in sinks if s is not None]
 
-    def __getattribute__(self, name):
-        if name in ("sinks", "__class__", "__dict__") or name.startswith("__"):
-            return object.__getattribute__(self, name)
-        sinks = object.__getattribute__(self, "sinks")
-        if name == "should_stop":
-            return lambda: any(s.should_stop() for s in sinks)
-        return lambda *a, **kw: [getattr(s, name)(*a, **kw) for s in sinks] and None
+    def log_metrics(self, step, values):
+        for s in self.sinks:
+            s.log_metrics(step, values)
+
+    def log_histogram(self, key, step, values, generation=None):
+        for s in self.sinks:
+            s.log_histogram(key, step, values, generation)
+
+    def log_pair_stats(self, generation, key, rows):
+        for s in self.sinks:
+            s.log_pair_stats(generation, key, rows)
+
+    def log_eval(self, step, suite, cells):
+        for s in self.sinks:
+            s.log_eval(step, suite, cells)
+
+    def log_artifact(self, kind, path, step):
+        for s in self.sinks:
+            s.log_artifact(kind, path, step)
+
+    def progress(self, step, total, epoch):
+        for s in self.sinks:
+            s.progress(step, total, epoch)
+
+    def should_stop(self):
+        return any(s.should_stop() for s in self.sinks)
+
+    def flush(self):
+        for s in self.sinks:
+            s.flush()
