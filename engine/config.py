@@ -41,7 +41,7 @@ class DataConfig:
     en_centric: bool = _help("always include English among the drawn languages (the paper's default)", default=True)
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
     max_train_examples: int = _help("cap on training examples after sampling (0: all)", default=0)
-    exclude_qids_from: str = _help("drop training questions whose ids occur in this file/folder (e.g. XQuAD)", default="")
+    exclude_qids_from: str = _help("drop training questions whose id or context occurs in this file/folder (e.g. XQuAD)", default="")
     synthetic_paragraphs: int = _help("paragraphs of the synthetic set (train = synthetic)", default=400)
 
     def __post_init__(self):

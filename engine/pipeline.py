@@ -36,9 +36,10 @@ def training_records(cfg: ExperimentConfig):
         table = generate(d.synthetic_paragraphs, langs, seed=cfg.train.seed)
     else:
         table = load_source(d.train, langs)
-    if d.exclude_qids_from:
-        drop = set(load_path(d.exclude_qids_from)["qid"])
-        table = table.filter(lambda r: r["qid"] not in drop)
+    if d.exclude_qids_from:  # e.g. XQuAD: its questions and every question of its source paragraphs
+        excluded = load_path(d.exclude_qids_from, ["en"] if d.train != "synthetic" else None)
+        drop_ids, drop_contexts = set(excluded["qid"]), set(excluded["context"])
+        table = table.filter(lambda r: r["qid"] not in drop_ids and r["context"] not in drop_contexts)
     if cfg.train.stage == "distill" and d.sample:
         records = sample_cross_lingual(table, d.languages, d.ntl, cfg.train.seed, d.en_centric)
     else:

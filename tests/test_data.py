@@ -152,3 +152,14 @@ def test_hub_ids_and_configs(monkeypatch):
     assert ty[0]["lang_c"] == "ar"
     loaders.load_source("hub:squad")
     assert hub.calls[-1] == ("rajpurkar/squad", None, "train")
+
+
+def test_mlqa_dev_subsets_per_cell(shared_data):
+    """MLQA ids are not shared by all seven languages: a per-cell subset keeps every cell populated."""
+    from engine.evaluate import suite_records
+    langs = ["en", "es", "de", "ar", "hi", "vi", "zh"]
+    table = suite_records("mlqa-dev", langs, str(shared_data), max_per_cell=10, seed=1)
+    pairs = list(zip(table["lang_q"], table["lang_c"]))
+    assert {p: pairs.count(p) for p in set(pairs)} == {(q, c): 10 for q in langs for c in langs}
+    again = suite_records("mlqa-dev", langs, str(shared_data), max_per_cell=10, seed=1)
+    assert list(again["id"]) == list(table["id"])

@@ -29,15 +29,16 @@ def cross_lingual_cells(mono: dict[str, datasets.Dataset], languages: list[str],
                         max_per_cell: int | None = None, seed: int = 0) -> datasets.Dataset:
     """Every (lang_q, lang_c) cell over `languages` in one table, ids `{qid}_{q}-{c}`.
 
-    max_per_cell keeps a fixed random subset of qids (the same qids in every cell, so cells stay comparable).
+    max_per_cell keeps a fixed random subset of each cell's questions (seeded by seed and the cell, so every
+    run evaluates the same questions). MLQA ids are not in all seven languages, so subsets are per cell.
     """
-    keep = None
-    if max_per_cell:
-        import random
-        common = sorted(set.intersection(*(set(mono[l]["qid"]) for l in languages)))
-        keep = set(random.Random(seed).sample(common, min(max_per_cell, len(common))))
+    import random
     records = []
     for q in languages:
         for c in languages:
-            records.extend(r for r in cell_records(mono, q, c, id_suffix=True) if keep is None or r["qid"] in keep)
+            cell = cell_records(mono, q, c, id_suffix=True)
+            if max_per_cell and len(cell) > max_per_cell:
+                keep = set(random.Random(f"{seed}:{q}-{c}").sample(sorted(r["qid"] for r in cell), max_per_cell))
+                cell = [r for r in cell if r["qid"] in keep]
+            records.extend(cell)
     return records_to_dataset(records)

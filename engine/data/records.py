@@ -25,7 +25,10 @@ RECORD_FEATURES = datasets.Features({
 
 
 def records_to_dataset(records: Iterable[dict]) -> datasets.Dataset:
-    return datasets.Dataset.from_list(list(records), features=RECORD_FEATURES)
+    records = list(records)
+    if not records:  # from_list cannot infer an empty table's columns
+        return datasets.Dataset.from_dict({name: [] for name in RECORD_FEATURES}, features=RECORD_FEATURES)
+    return datasets.Dataset.from_list(records, features=RECORD_FEATURES)
 
 
 def to_squad_json(records, version: str = "1.1") -> dict:
