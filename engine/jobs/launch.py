@@ -44,7 +44,8 @@ def ensure_scheduler(store: Store, log_dir: Path | None = None) -> int | None:
     """Start a detached scheduler unless a live one holds the lease. Returns the new pid, if any."""
     if store.lease_alive():
         return None
-    log_dir = log_dir or Path(store.url.split(":///", 1)[-1]).parent if store.url.startswith("sqlite") else Path.home()
+    if log_dir is None:
+        log_dir = Path(store.url.split(":///", 1)[-1]).parent if store.url.startswith("sqlite") else Path.home()
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "scheduler.log", "ab") as log:
         # a new session: closing the terminal or the SSH connection sends no SIGHUP to it

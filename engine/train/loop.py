@@ -105,8 +105,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         cells = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
                                tc.eval_batch_size, device, autocast)
         sink.log_eval(step, cfg.eval.dev, cells)
-        score = summarize(cells)["gxlt"]
-        sink.log_metrics(step, {"dev_gxlt_f1": score, "dev_xlt_f1": summarize(cells)["xlt"]})
+        summary = summarize(cells)
+        score = summary["gxlt"]
+        sink.log_metrics(step, {"dev_gxlt_f1": score, "dev_xlt_f1": summary["xlt"]})
         if score > counters["best"]:
             counters["best"] = score
             best_dir = output_dir / "best"
