@@ -242,7 +242,7 @@ def launch(config_path, overrides, devices, db_url):
     ids = plan(store, cfg, devices)
     ensure_scheduler(store)
     click.echo(f"queued runs {', '.join(map(str, ids))} of experiment {cfg.name!r}")
-    click.echo(f"watch: xlqa-run list   logs: xlqa-run logs {ids[1]} -f   dashboard: xlqa")
+    click.echo(f"watch: xlqa-run list   logs: xlqa-run logs {ids[min(1, len(ids) - 1)]} -f   dashboard: xlqa")
 
 
 @main.command("list", context_settings=CONTEXT)

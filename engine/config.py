@@ -22,7 +22,7 @@ from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
 from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 
-STAGES = ("teacher", "distill")
+STAGES = ("teacher", "distill", "evaluate")
 
 
 class ConfigError(ValueError):
@@ -40,7 +40,8 @@ class DataConfig:
     ntl: int = _help("target languages drawn per question id (0: monolingual pairs)", default=5)
     en_centric: bool = _help("always include English among the drawn languages (the paper's default)", default=True)
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
-    max_train_examples: int = _help("cap on training examples after sampling (0: all)", default=0)
+    max_train_examples: int = _help("cap on training examples after sampling: whole question ids drawn at random "
+                                    "(seeded by train.seed), so the cap spans many paragraphs (0: all)", default=0)
     exclude_qids_from: str = _help("drop training questions whose id or context occurs in this file/folder (e.g. XQuAD)", default="")
     synthetic_paragraphs: int = _help("paragraphs of the synthetic set (train = synthetic)", default=400)
 
@@ -62,7 +63,8 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    stage: str = _help("teacher (CE on English SQuAD-format data) or distill (CE + w*KL in generations)", default="distill")
+    stage: str = _help("teacher (CE on English SQuAD-format data), distill (CE + w*KL in generations), or "
+                       "evaluate (score model.init_from or model.name as it is)", default="distill")
     epochs: int = _help("epochs; every epoch of distill is a generation", default=3)
     learning_rate: float = _help("peak AdamW learning rate", default=3e-5)
     weight_decay: float = _help("AdamW weight decay", default=0.01)
@@ -122,10 +124,20 @@ class EvalConfig:
     data_dir: str = _help("folder holding mlqa/ xquad/ tydiqa/ (empty: $XLQA_DATA_DIR or the hub)", default="")
     languages: list[str] = _help("languages of the matrix", default_factory=lambda: list(MLQA_LANGUAGES))
     max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", default=0)
+    xlt_suites: list[str] = _help("suites scored on same-language cells only (the paper's XQuAD / TyDiQA XLT)",
+                                  default_factory=list)
+    xlt_languages: list[str] = _help("languages of xlt_suites, e.g. el ru tr th (empty: eval.languages)",
+                                     default_factory=list)
 
     def __post_init__(self):
         for lang in self.languages:
             check_language(lang, "eval.languages")
+        for lang in self.xlt_languages:
+            check_language(lang, "eval.xlt_languages")
+        both = sorted(set(self.suites) & set(self.xlt_suites))
+        if both:
+            raise ConfigError(f"eval.suites and eval.xlt_suites both name {', '.join(both)}: "
+                              "cells of one suite are stored under its name, so keep it in one list")
 
 
 @dataclass
@@ -138,6 +150,12 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        if self.train.stage == "evaluate" and not (self.eval.suites or self.eval.xlt_suites):
+            raise ConfigError("train.stage = 'evaluate' needs eval.suites or eval.xlt_suites")
+        if self.train.stage == "evaluate" and (self.model.init_from or self.model.name).startswith("tiny-bert"):
+            raise ConfigError("train.stage = 'evaluate' scores a trained checkpoint: set model.init_from to its folder")
 
     def to_dict(self) -> dict:
         return asdict(self)

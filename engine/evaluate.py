@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from engine.data import cross_lingual_cells, load_monolingual_folder
@@ -19,6 +18,7 @@ from engine.decode import best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
 from engine.scoring import score_records
+from engine.scoring.summary import format_summary, summarize  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,16 @@ class Suite:
     hub: str               # hub:NAME fallback
     cross: bool            # every q x c cell, or the diagonal only
     languages: tuple[str, ...]
+    scorer: str            # the official script of the dataset: mlqa (MLQA v1) or squad (SQuAD v1.1)
 
 
 SUITES = {
-    "mlqa-dev": Suite("mlqa-dev", "mlqa/dev", "hub:mlqa:validation", True, MLQA_LANGUAGES),
-    "mlqa-test": Suite("mlqa-test", "mlqa/test", "hub:mlqa:test", True, MLQA_LANGUAGES),
-    "xquad": Suite("xquad", "xquad", "hub:xquad:validation", True, ("en", "es", "de", "ar", "hi", "vi", "zh", "el", "ru", "tr", "th", "ro")),
-    "tydiqa": Suite("tydiqa", "tydiqa/dev", "hub:tydiqa:validation", False, ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")),
+    "mlqa-dev": Suite("mlqa-dev", "mlqa/dev", "hub:mlqa:validation", True, MLQA_LANGUAGES, "mlqa"),
+    "mlqa-test": Suite("mlqa-test", "mlqa/test", "hub:mlqa:test", True, MLQA_LANGUAGES, "mlqa"),
+    "xquad": Suite("xquad", "xquad", "hub:xquad:validation", True,
+                   ("en", "es", "de", "ar", "hi", "vi", "zh", "el", "ru", "tr", "th", "ro"), "squad"),
+    "tydiqa": Suite("tydiqa", "tydiqa/dev", "hub:tydiqa:validation", False,
+                    ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te"), "squad"),
 }
 
 
@@ -46,8 +49,13 @@ def default_data_dir(configured: str = "") -> Path | None:
 
 
 def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_cell: int = 0, seed: int = 0,
-                  synthetic_paragraphs: int = 60):
-    """All cells of a suite in one record table (ids `{qid}_{q}-{c}`)."""
+                  synthetic_paragraphs: int = 60, xlt_only: bool = False, exclude_qids=frozenset()):
+    """All cells of a suite in one record table (ids `{qid}_{q}-{c}`).
+
+    xlt_only: the same-language cells only. exclude_qids: questions the model was trained on; they are dropped
+    with every question sharing their paragraph (parallel data such as XQuAD repeats training questions in
+    the languages it was not trained on).
+    """
     if name.startswith("synthetic"):
         from engine.synthetic import generate
         mono_all = generate(synthetic_paragraphs, languages, seed=10_000 + seed)  # disjoint from training seeds
@@ -57,20 +65,31 @@ def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_c
         raise ValueError(f"unknown evaluation suite {name!r}: use one of {', '.join(SUITES)}, synthetic, or a folder")
     suite = SUITES.get(name)
     root = default_data_dir(data_dir)
-    if suite is None:
-        path = Path(name)
-    elif root is not None:
-        path = root / suite.subdir
+    langs = [l for l in languages if suite is None or l in suite.languages]
+    if suite is not None and root is None:
+        from engine.data import load_source
+        table = load_source(suite.hub, langs)
+        mono = {lang: table.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in langs}
+    else:
+        path = Path(name) if suite is None else root / suite.subdir
         if not path.exists():
             raise DataError(path, f"suite {name} not found under the data dir", "set eval.data_dir / $XLQA_DATA_DIR to the folder holding mlqa/ xquad/ tydiqa/")
-    else:
-        from engine.data import load_source
-        table = load_source(suite.hub, languages)
-        mono = {lang: table.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in languages}
-        return _cells(mono, languages, suite.cross, max_per_cell, seed)
-    langs = [l for l in languages if suite is None or l in suite.languages]
-    mono = load_monolingual_folder(path, langs)
-    return _cells(mono, [l for l in langs if l in mono], suite.cross if suite else True, max_per_cell, seed)
+        mono = load_monolingual_folder(path, langs)
+    if not mono:
+        raise ValueError(f"suite {name} has none of the languages {', '.join(languages)}"
+                         + (f"; it has {', '.join(suite.languages)}" if suite else ""))
+    if exclude_qids:
+        mono = {lang: _drop_trained(table, exclude_qids) for lang, table in mono.items()}
+        if not any(len(t) for t in mono.values()):
+            raise ValueError(f"every question of suite {name} ({', '.join(mono)}) was in the training data: "
+                             "evaluate on another suite, or train on other questions")
+    cross = (suite.cross if suite else True) and not xlt_only
+    return _cells(mono, [l for l in langs if l in mono], cross, max_per_cell, seed)
+
+
+def _drop_trained(table, qids):
+    trained_contexts = set(table.filter(lambda r: r["qid"] in qids)["context"])
+    return table.filter(lambda r: r["qid"] not in qids and r["context"] not in trained_contexts)
 
 
 def _cells(mono, languages, cross, max_per_cell, seed):
@@ -79,6 +98,14 @@ def _cells(mono, languages, cross, max_per_cell, seed):
     from datasets import concatenate_datasets
     tables = [cross_lingual_cells({l: mono[l]}, [l], max_per_cell or None, seed) for l in languages]
     return concatenate_datasets(tables)
+
+
+def suite_scorer(suite: str, context_language: str) -> str:
+    """The dataset's official script; for folders and synthetic data, MLQA's for MLQA languages."""
+    known = SUITES.get(suite)
+    if known is not None:
+        return known.scorer
+    return "mlqa" if context_language in MLQA_LANGUAGES else "squad"
 
 
 @torch.no_grad()
@@ -109,25 +136,16 @@ def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int,
 
 
 def score_cells(records, predictions: dict, suite: str) -> list[dict]:
-    """One row per (lang_q, lang_c): n, exact_match, f1. MLQA rules for MLQA languages, else SQuAD's."""
+    """One row per (lang_q, lang_c): n, exact_match, f1, scored by the suite's official script."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, (lq, lc) in enumerate(zip(records["lang_q"], records["lang_c"])):
         groups.setdefault((lq, lc), []).append(i)
     cells = []
     for (lq, lc), rows in groups.items():
         subset = records.select(rows)
-        metric = "mlqa" if lc in MLQA_LANGUAGES else "squad"
-        s = score_records(subset, predictions, metric)
+        s = score_records(subset, predictions, suite_scorer(suite, lc))
         cells.append({"suite": suite, "lang_q": lq, "lang_c": lc, "n": s["total"], "exact_match": s["exact_match"], "f1": s["f1"]})
     return cells
-
-
-def summarize(cells: list[dict], metric: str = "f1") -> dict[str, float]:
-    """xlt (same-language cells), gxlt (all cells, as the paper's code), gxlt_cross (cross cells only)."""
-    same = [c[metric] for c in cells if c["lang_q"] == c["lang_c"]]
-    cross = [c[metric] for c in cells if c["lang_q"] != c["lang_c"]]
-    mean = lambda xs: float(np.mean(xs)) if xs else float("nan")
-    return {"xlt": mean(same), "gxlt": mean(same + cross), "gxlt_cross": mean(cross)}
 
 
 def evaluate_suite(model, tokenizer, records, suite: str, feat_cfg: FeatureConfig, batch_size: int, device,

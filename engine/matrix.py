@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.evaluate import summarize
+from engine.scoring.summary import summarize
 from engine.languages import MLQA_LANGUAGES
 
 

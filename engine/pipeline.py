@@ -5,6 +5,7 @@ Called by the worker process, by `xlqa-run run` and by tests; everything it meas
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +46,41 @@ def training_records(cfg: ExperimentConfig):
     else:
         records = list(table)
     if d.max_train_examples:
-        records = records[:d.max_train_examples]
+        records = cap_by_question(records, d.max_train_examples, cfg.train.seed)
     if not records:
         raise ValueError(f"no training examples from data.train = {d.train!r} for languages {langs}")
     return records
 
 
-def dev_records(cfg: ExperimentConfig, suite: str | None = None):
+def cap_by_question(records: list[dict], cap: int, seed: int) -> list[dict]:
+    """At most `cap` records made of whole question ids drawn at random; the first ids in sorted order would
+    all come from a few articles (SQuAD-style ids share a prefix per article)."""
+    if len(records) <= cap:
+        return records
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["qid"], []).append(r)
+    order = sorted(groups)
+    random.Random(f"{seed}:cap").shuffle(order)
+    kept: list[dict] = []
+    for qid in order:
+        if len(kept) >= cap:
+            break
+        kept.extend(groups[qid])
+    keep = {r["id"] for r in kept[:cap]}
+    return [r for r in records if r["id"] in keep]
+
+
+def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=frozenset(), xlt_only: bool = False):
+    """A suite's cells without the questions trained on (and their paragraphs)."""
     e = cfg.eval
-    return suite_records(suite or e.dev, e.languages, e.data_dir, e.max_per_cell, cfg.train.seed)
+    langs = (e.xlt_languages or e.languages) if xlt_only else e.languages
+    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, cfg.train.seed,
+                         xlt_only=xlt_only, exclude_qids=frozenset(trained_qids))
+
+
+def trained_qids(records) -> frozenset[str]:
+    return frozenset(r["qid"] for r in records)
 
 
 def tokenizer_texts(cfg: ExperimentConfig):
@@ -104,27 +131,31 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
     pairs = [f"{records[i]['lang_q']}-{records[i]['lang_c']}" for i in feats.example_index]
-    dev = dev_records(cfg) if cfg.eval.dev else None
+    dev = dev_records(cfg, trained_qids=trained_qids(records)) if cfg.eval.dev else None
     return train(cfg, model, tokenizer, feats, output_dir, feature_pairs=pairs, dev_records=dev, sink=sink,
                  resume_from=Path(resume_from) if resume_from else None, accelerator=acc)
 
 
 def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink | None = None, step: int = 0,
-                 device=None) -> dict:
-    """Job 3: every suite of cfg.eval.suites on a checkpoint (the best one), cells marked checkpoint=best."""
+                 device=None, trained: frozenset[str] = frozenset()) -> dict:
+    """Job 3: every suite of cfg.eval.suites (all cells) and cfg.eval.xlt_suites (same-language cells) on a
+    checkpoint (the best one), cells marked checkpoint=best. `trained`: question ids of the training data."""
     import torch
     sink = sink or NullSink()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_model_and_tokenizer(str(model_dir))
     model.to(device)
     final = {}
-    for suite in cfg.eval.suites:
-        cells = evaluate_suite(model, tokenizer, dev_records(cfg, suite), suite, cfg.features,
-                               cfg.train.eval_batch_size, device)
+    jobs = [(s, False) for s in cfg.eval.suites] + [(s, True) for s in cfg.eval.xlt_suites]
+    for suite, xlt_only in jobs:
+        records = dev_records(cfg, suite, trained, xlt_only)
+        cells = evaluate_suite(model, tokenizer, records, suite, cfg.features, cfg.train.eval_batch_size, device)
         for c in cells:
             c["checkpoint"] = "best"
         sink.log_eval(step, suite, cells)
         summary = summarize(cells)
+        if xlt_only:
+            summary = {"xlt": summary["xlt"]}
         sink.log_metrics(step, {f"{suite}_{k}_f1": v for k, v in summary.items()})
         final[suite] = summary
     sink.flush()
@@ -136,12 +167,16 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
+    if cfg.train.stage == "evaluate":
+        final = run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink)
+        return StageResult(0, float("nan"), None, final)
     acc = accelerator or make_accelerator(cfg)
     records = training_records(cfg)
     if acc.is_main_process:
         run_sample(cfg, output_dir, sink, records)
     result = run_train(cfg, output_dir, sink, records, resume_from, acc)
     final = {}
-    if acc.is_main_process and cfg.eval.suites:
-        final = run_evaluate(cfg, result.best_dir or result.last_dir, sink, result.global_step, acc.device)
+    if acc.is_main_process and (cfg.eval.suites or cfg.eval.xlt_suites):
+        final = run_evaluate(cfg, result.best_dir or result.last_dir, sink, result.global_step, acc.device,
+                             trained_qids(records))
     return StageResult(result.global_step, result.best_score, str(result.best_dir) if result.best_dir else None, final)

@@ -30,9 +30,8 @@ class RichProgressSink(NullSink):
             self.loss = values["loss"]
 
     def log_eval(self, step, suite, cells):
-        from engine.evaluate import summarize
-        s = summarize(cells)
-        self.bar.console.print(f"  {suite} @ {step}: XLT {s['xlt']:.2f}  G-XLT {s['gxlt']:.2f}  G-XLT(cross) {s['gxlt_cross']:.2f}")
+        from engine.scoring.summary import format_summary, summarize
+        self.bar.console.print(f"  {suite} @ {step}: {format_summary(summarize(cells), '  ')}")
 
 
 def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None, console: Console | None = None) -> str:

@@ -20,17 +20,21 @@ def runs_root(cfg: ExperimentConfig) -> Path:
 
 
 def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | None = None) -> list[int]:
-    """Write the three runs of an experiment; returns their ids in order. `after`: a run that must finish first."""
+    """Write the three runs of an experiment (one evaluate run for train.stage = evaluate); returns their ids in
+    order. `after`: a run that must finish first."""
     exp_id = store.create_experiment(cfg.name)
     root = runs_root(cfg) / f"exp{exp_id:04d}-{_slug(cfg.name)}"
     config, commit, vers = cfg.to_dict(), git_commit(), versions()
     common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers)
+    if cfg.train.stage == "evaluate":
+        return [store.create_run(exp_id, "evaluate", config, depends_on=after, devices=devices,
+                                 output_dir=str(root / "evaluate"), **common)]
     sample = store.create_run(exp_id, "sample", config, output_dir=str(root / "sample"), devices="cpu",
                               depends_on=after, **common)
     train = store.create_run(exp_id, cfg.train.stage, config, depends_on=sample, devices=devices,
                              output_dir=str(root / cfg.train.stage), **common)
     runs = [sample, train]
-    if cfg.eval.suites:
+    if cfg.eval.suites or cfg.eval.xlt_suites:
         runs.append(store.create_run(exp_id, "evaluate", config, depends_on=train, devices=devices,
                                      output_dir=str(root / "evaluate"), **common))
     return runs

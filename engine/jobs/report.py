@@ -11,6 +11,7 @@ from rich.table import Table
 
 from db.store import Store
 from engine.matrix import Matrix, build_matrix, delta
+from engine.scoring.summary import format_summary
 
 
 def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None):
@@ -58,7 +59,7 @@ def print_matrix(store: Store, run_id: int, suite: str | None, metric: str, step
     which = cells[0]["checkpoint"]
     console.print(matrix_table(m, f"run {run_id} · {suite} · {metric} · {which} checkpoint @ step {cells[0]['step']}"))
     s = m.summary()
-    console.print(f"XLT {s['xlt']:.2f}   G-XLT (all cells) {s['gxlt']:.2f}   G-XLT (cross cells) {s['gxlt_cross']:.2f}")
+    console.print(format_summary(s))
     return True
 
 

@@ -45,7 +45,7 @@ def upstream_dir(store: Store, run: dict) -> Path:
 
 
 def execute(store: Store, run_id: int, extra_sink=None) -> str:
-    from engine.pipeline import TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train
+    from engine.pipeline import TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, trained_qids
     from engine.train.checkpoint import load_state
     from engine.train.loop import make_accelerator
 
@@ -79,10 +79,14 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
                 if main:
                     store.truncate_after(run_id, load_state(resume_from)["counters"]["global_step"])
             run_train(cfg, out, sink, records, resume_from, acc)
+        elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
+            run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink)
         elif run["kind"] == "evaluate":
+            trained_run = store.get_run(run["depends_on"])
             src = upstream_dir(store, run)
             model_dir = src / "best" if (src / "best").exists() else src / "checkpoint"
-            run_evaluate(cfg, model_dir, sink, step=store.get_run(run["depends_on"])["step"])
+            trained = trained_qids(load_train_file(upstream_dir(store, trained_run) / TRAIN_DATA))
+            run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained)
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"

@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from engine.matrix import build_matrix, delta
+from engine.scoring.summary import format_summary
 from xlqa_tui.keys import MATRIX
 from xlqa_tui.widgets.matrix_table import MatrixTable
 
@@ -57,7 +58,7 @@ class MatrixScreen(Screen):
         title.update(f"run {self.run_id} · {label}   (rows: question language, columns: context language)")
         self.query_one(MatrixTable).show(shown, signed)
         s = m.summary()
-        text = f"XLT {s['xlt']:.2f} · G-XLT (all cells) {s['gxlt']:.2f} · G-XLT (cross cells) {s['gxlt_cross']:.2f}"
+        text = format_summary(s, " · ")
         if signed:
             o = build_matrix(self.app.store.eval_cells(self.other, suite), metric).summary()
             text += f"\nrun {self.other}: XLT {o['xlt']:.2f} · G-XLT {o['gxlt']:.2f} · G-XLT cross {o['gxlt_cross']:.2f}"
