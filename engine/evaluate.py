@@ -66,6 +66,8 @@ def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_c
     suite = SUITES.get(name)
     root = default_data_dir(data_dir)
     langs = [l for l in languages if suite is None or l in suite.languages]
+    if not langs:
+        raise ValueError(f"suite {name} has none of the languages {', '.join(languages)}; it has {', '.join(suite.languages)}")
     if suite is not None and root is None:
         from engine.data import load_source
         table = load_source(suite.hub, langs)
@@ -76,8 +78,7 @@ def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_c
             raise DataError(path, f"suite {name} not found under the data dir", "set eval.data_dir / $XLQA_DATA_DIR to the folder holding mlqa/ xquad/ tydiqa/")
         mono = load_monolingual_folder(path, langs)
     if not mono:
-        raise ValueError(f"suite {name} has none of the languages {', '.join(languages)}"
-                         + (f"; it has {', '.join(suite.languages)}" if suite else ""))
+        raise ValueError(f"suite {name} has no file for the languages {', '.join(langs)}")
     if exclude_qids:
         mono = {lang: _drop_trained(table, exclude_qids) for lang, table in mono.items()}
         if not any(len(t) for t in mono.values()):

@@ -138,3 +138,19 @@ def test_foreground_run_and_compare(tmp_path):
     assert "temperature = 3.0" in shown and "dev_gxlt_f1" in shown
     data = json.loads(CliRunner().invoke(main, ["export", "6", "--format", "json", "--db", db]).stdout)
     assert len(data["eval_cells"]) == 4
+
+
+def test_evaluate_stage_scores_a_given_checkpoint_like_the_experiment_did(tmp_path):
+    """train.stage = evaluate: one run, no training; the same checkpoint and questions give the same cells."""
+    db = str(tmp_path / "ev.db")
+    path = write_config(tmp_path, "fg", train={"epochs": 1})
+    assert CliRunner().invoke(main, ["run", str(path), "--db", db]).exit_code == 0
+    store = Store(db)
+    best = f"{store.get_run(2)['output_dir']}/best"
+    result = CliRunner().invoke(main, ["launch", str(path), "--db", db, "--set", "train.stage=evaluate",
+                                       "--set", f"model.init_from={best}"])
+    assert result.exit_code == 0 and "queued runs 4 of" in result.output, result.output
+    run = wait_for(store, 4, TERMINAL)
+    assert run["status"] == "done" and run["kind"] == "evaluate" and run["depends_on"] is None
+    key = lambda c: (c["lang_q"], c["lang_c"], c["n"], round(c["f1"], 9))
+    assert sorted(map(key, store.eval_cells(4))) == sorted(map(key, store.eval_cells(3, checkpoint="best")))

@@ -23,7 +23,8 @@ FIELDS = [  # (config key, label); the paper's defaults come from ExperimentConf
     ("train.learning_rate", "learning rate"), ("train.batch_size", "batch size"), ("train.grad_accum", "grad accumulation"),
     ("features.max_length", "max length"), ("features.doc_stride", "doc stride"), ("train.seed", "seed"),
     ("train.precision", "precision"), ("eval.dev", "dev suite"), ("eval.suites", "eval suites"),
-    ("eval.data_dir", "data dir"), ("output_dir", "output dir"), ("devices", "devices (e.g. 0,1)"),
+    ("eval.xlt_suites", "XLT-only suites"), ("eval.xlt_languages", "XLT-only languages"),
+    ("eval.max_per_cell", "questions per cell"), ("eval.data_dir", "data dir"), ("output_dir", "output dir"), ("devices", "devices (e.g. 0,1)"),
 ]
 ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES]
 

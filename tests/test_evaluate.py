@@ -1,0 +1,97 @@
+"""Evaluation protocol: which cells a suite has, which questions it keeps, and which official script scores it."""
+
+import pytest
+
+from engine.config import ConfigError, from_dict
+from engine.data import load_path, records_to_dataset
+from engine.evaluate import score_cells, suite_records
+from engine.modeling import load_model_and_tokenizer
+from engine.pipeline import cap_by_question, run_evaluate, tokenizer_texts
+from engine.sink import MemorySink
+from tests.helpers import tiny_config
+
+
+def test_xlt_only_suite_has_the_diagonal_of_the_requested_languages(shared_data):
+    table = suite_records("xquad", ["el", "ru", "th"], str(shared_data), max_per_cell=30, seed=1, xlt_only=True)
+    cells = {(q, c) for q, c in zip(table["lang_q"], table["lang_c"])}
+    assert cells == {("el", "el"), ("ru", "ru"), ("th", "th")}
+    assert len(table) == 90
+    full = suite_records("xquad", ["el", "ru"], str(shared_data), max_per_cell=5, seed=1)
+    assert {(q, c) for q, c in zip(full["lang_q"], full["lang_c"])} == {(q, c) for q in ("el", "ru") for c in ("el", "ru")}
+
+
+def test_trained_questions_and_their_paragraphs_are_left_out(shared_data):
+    en = load_path(shared_data / "xquad", ["en"])
+    trained = frozenset(sorted(set(en["qid"]))[::50])
+    paragraphs = set(en.filter(lambda r: r["qid"] in trained)["context"])
+    same_paragraph = {r["qid"] for r in en if r["context"] in paragraphs}
+    assert len(same_paragraph) > len(trained)          # the rule reaches beyond the trained ids themselves
+    full = suite_records("xquad", ["el", "tr"], str(shared_data), xlt_only=True)
+    kept = suite_records("xquad", ["el", "tr"], str(shared_data), xlt_only=True, exclude_qids=trained)
+    assert not set(kept["qid"]) & same_paragraph
+    assert len(kept) == len(full) - 2 * len(same_paragraph)
+
+
+def test_a_suite_made_only_of_training_questions_is_an_error(shared_data):
+    every = frozenset(load_path(shared_data / "xquad", ["el"])["qid"])
+    with pytest.raises(ValueError, match="every question of suite xquad .* was in the training data"):
+        suite_records("xquad", ["el"], str(shared_data), xlt_only=True, exclude_qids=every)
+    with pytest.raises(ValueError, match="none of the languages"):
+        suite_records("mlqa-dev", ["el"], str(shared_data))
+
+
+def _one_spanish_cell(context="el gato duerme en la casa"):
+    return records_to_dataset([{"id": "q1_es-es", "qid": "q1", "lang_q": "es", "lang_c": "es", "title": "t",
+                                "question": "¿Quién duerme?", "context": context,
+                                "answers": {"text": ["gato"], "answer_start": [3]}}])
+
+
+def test_each_suite_is_scored_by_its_official_script():
+    """MLQA v1 strips Spanish articles, SQuAD v1.1 (XQuAD's and TyDiQA's script) only English ones."""
+    records, prediction = _one_spanish_cell(), {"q1_es-es": "el gato"}
+    assert score_cells(records, prediction, "mlqa-dev")[0]["exact_match"] == 100.0
+    assert score_cells(records, prediction, "xquad")[0]["exact_match"] == 0.0
+    assert score_cells(records, prediction, "tydiqa")[0]["exact_match"] == 0.0
+    assert score_cells(records, prediction, "some/folder")[0]["exact_match"] == 100.0   # MLQA language
+
+
+def test_cap_by_question_keeps_whole_question_ids_drawn_at_random():
+    records = [{"id": f"q{i:03d}_{p}", "qid": f"q{i:03d}"} for i in range(100) for p in ("en-en", "en-de", "de-en", "de-de")]
+    kept = cap_by_question(records, 40, seed=1)
+    qids = [r["qid"] for r in kept]
+    assert len(kept) == 40 and all(qids.count(q) == 4 for q in set(qids))
+    assert sorted(set(qids)) != [f"q{i:03d}" for i in range(10)]    # not the first ten ids
+    assert kept == cap_by_question(records, 40, seed=1)
+    assert kept != cap_by_question(records, 40, seed=2)
+    assert cap_by_question(records, 1000, seed=1) == records
+
+
+def test_evaluate_config_errors():
+    with pytest.raises(ConfigError, match="keep it in one list"):
+        tiny_config("teacher", eval={"suites": ["xquad"], "xlt_suites": ["xquad"]})
+    with pytest.raises(ConfigError, match="needs eval.suites or eval.xlt_suites"):
+        tiny_config("evaluate", eval={"suites": [], "xlt_suites": []})
+    with pytest.raises(ConfigError, match="set model.init_from"):
+        tiny_config("evaluate")
+    with pytest.raises(ValueError, match="eval.xlt_languages"):
+        tiny_config("teacher", eval={"xlt_languages": ["xx"]})
+
+
+def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path, shared_data):
+    cfg = tiny_config("teacher")
+    model, tokenizer = load_model_and_tokenizer(cfg.model.name, tokenizer_texts(cfg), seed=0, vocab_size=cfg.model.vocab_size)
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    cfg = from_dict({**cfg.to_dict(), "eval": {"suites": [], "xlt_suites": ["xquad"], "xlt_languages": ["el", "th"],
+                                               "data_dir": str(shared_data), "max_per_cell": 0}})
+    el = load_path(shared_data / "xquad", ["el"])
+    trained = frozenset(sorted(set(el["qid"]))[:3])
+    contexts = set(el.filter(lambda r: r["qid"] in trained)["context"])
+    expected = sum(1 for c in el["context"] if c not in contexts)
+    sink = MemorySink()
+    final = run_evaluate(cfg, tmp_path / "model", sink, trained=trained)
+    cells = {(c["lang_q"], c["lang_c"]): c for _, suite, cs in sink.evals for c in cs if suite == "xquad"}
+    assert set(cells) == {("el", "el"), ("th", "th")}
+    assert cells[("el", "el")]["n"] == expected < len(el)
+    assert set(final["xquad"]) == {"xlt"}
+    assert [k for _, values in sink.metrics for k in values if k.startswith("xquad")] == ["xquad_xlt_f1"]
