@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import evaluate_suite, suite_records, summarize
+from engine.evaluate import predict, score_cells, suite_records, summarize
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.sampling import pair_counts, sample_cross_lingual
@@ -137,9 +137,11 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
 
 
 def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink | None = None, step: int = 0,
-                 device=None, trained: frozenset[str] = frozenset()) -> dict:
+                 device=None, trained: frozenset[str] = frozenset(), output_dir: str | Path | None = None) -> dict:
     """Job 3: every suite of cfg.eval.suites (all cells) and cfg.eval.xlt_suites (same-language cells) on a
-    checkpoint (the best one), cells marked checkpoint=best. `trained`: question ids of the training data."""
+    checkpoint (the best one), cells marked checkpoint=best. `trained`: question ids of the training data.
+    With output_dir, the predicted answers go to `predictions_<suite>.json` ({id: text}, ids `{qid}_{q}-{c}`)
+    for error analysis and paired tests between runs."""
     import torch
     sink = sink or NullSink()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -149,7 +151,11 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     jobs = [(s, False) for s in cfg.eval.suites] + [(s, True) for s in cfg.eval.xlt_suites]
     for suite, xlt_only in jobs:
         records = dev_records(cfg, suite, trained, xlt_only)
-        cells = evaluate_suite(model, tokenizer, records, suite, cfg.features, cfg.train.eval_batch_size, device)
+        predictions = predict(model, tokenizer, records, cfg.features, cfg.train.eval_batch_size, device)
+        cells = score_cells(records, predictions, suite)
+        if output_dir is not None:
+            path = write_json(predictions, Path(output_dir) / f"predictions_{_slug(suite)}.json")
+            sink.log_artifact("predictions", str(path), step)
         for c in cells:
             c["checkpoint"] = "best"
         sink.log_eval(step, suite, cells)
@@ -162,13 +168,17 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     return final
 
 
+def _slug(suite: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in suite.strip("/"))
+
+
 def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
               resume_from: str | Path | None = None, accelerator=None) -> StageResult:
     """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     if cfg.train.stage == "evaluate":
-        final = run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink)
+        final = run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink, output_dir=output_dir)
         return StageResult(0, float("nan"), None, final)
     acc = accelerator or make_accelerator(cfg)
     records = training_records(cfg)
@@ -178,5 +188,5 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     final = {}
     if acc.is_main_process and (cfg.eval.suites or cfg.eval.xlt_suites):
         final = run_evaluate(cfg, result.best_dir or result.last_dir, sink, result.global_step, acc.device,
-                             trained_qids(records))
+                             trained_qids(records), output_dir)
     return StageResult(result.global_step, result.best_score, str(result.best_dir) if result.best_dir else None, final)

@@ -1,5 +1,8 @@
 """Evaluation protocol: which cells a suite has, which questions it keeps, and which official script scores it."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from engine.config import ConfigError, from_dict
@@ -7,6 +10,7 @@ from engine.data import load_path, records_to_dataset
 from engine.evaluate import score_cells, suite_records
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import cap_by_question, run_evaluate, tokenizer_texts
+from engine.scoring import score_records
 from engine.sink import MemorySink
 from tests.helpers import tiny_config
 
@@ -89,9 +93,15 @@ def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path,
     contexts = set(el.filter(lambda r: r["qid"] in trained)["context"])
     expected = sum(1 for c in el["context"] if c not in contexts)
     sink = MemorySink()
-    final = run_evaluate(cfg, tmp_path / "model", sink, trained=trained)
+    final = run_evaluate(cfg, tmp_path / "model", sink, trained=trained, output_dir=tmp_path / "eval")
     cells = {(c["lang_q"], c["lang_c"]): c for _, suite, cs in sink.evals for c in cs if suite == "xquad"}
     assert set(cells) == {("el", "el"), ("th", "th")}
     assert cells[("el", "el")]["n"] == expected < len(el)
     assert set(final["xquad"]) == {"xlt"}
     assert [k for _, values in sink.metrics for k in values if k.startswith("xquad")] == ["xquad_xlt_f1"]
+    # the predictions file rescored by the official SQuAD script gives the stored cell
+    (kind, path, _), = sink.artifacts
+    predictions = json.loads(Path(path).read_text(encoding="utf-8"))
+    el_records = suite_records("xquad", ["el"], str(shared_data), xlt_only=True, exclude_qids=trained)
+    assert kind == "predictions" and set(el_records["id"]) <= set(predictions)
+    assert score_records(el_records, predictions, "squad")["f1"] == cells[("el", "el")]["f1"]

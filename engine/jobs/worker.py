@@ -80,13 +80,13 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
                     store.truncate_after(run_id, load_state(resume_from)["counters"]["global_step"])
             run_train(cfg, out, sink, records, resume_from, acc)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
-            run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink)
+            run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink, output_dir=out)
         elif run["kind"] == "evaluate":
             trained_run = store.get_run(run["depends_on"])
             src = upstream_dir(store, run)
             model_dir = src / "best" if (src / "best").exists() else src / "checkpoint"
             trained = trained_qids(load_train_file(upstream_dir(store, trained_run) / TRAIN_DATA))
-            run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained)
+            run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained, output_dir=out)
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"
