@@ -18,7 +18,6 @@ from engine.decode import best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
 from engine.scoring import score_records
-from engine.scoring.summary import format_summary, summarize  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def suite_records(name: str, languages: list[str], data_dir: str = "", max_per_c
         from engine.synthetic import generate
         mono_all = generate(synthetic_paragraphs, languages, seed=10_000 + seed)  # disjoint from training seeds
         mono = {lang: mono_all.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in languages}
-        return cross_lingual_cells(mono, languages, max_per_cell or None, seed)
+        return _cells(mono, languages, not xlt_only, max_per_cell, seed)
     if name not in SUITES and not Path(name).exists():
         raise ValueError(f"unknown evaluation suite {name!r}: use one of {', '.join(SUITES)}, synthetic, or a folder")
     suite = SUITES.get(name)

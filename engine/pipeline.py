@@ -12,10 +12,11 @@ from pathlib import Path
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import predict, score_cells, suite_records, summarize
+from engine.evaluate import predict, score_cells, suite_records
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.sampling import pair_counts, sample_cross_lingual
+from engine.scoring.summary import summarize
 from engine.sink import MetricSink, NullSink
 from engine.synthetic import generate
 from engine.train import train

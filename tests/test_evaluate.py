@@ -22,6 +22,8 @@ def test_xlt_only_suite_has_the_diagonal_of_the_requested_languages(shared_data)
     assert len(table) == 90
     full = suite_records("xquad", ["el", "ru"], str(shared_data), max_per_cell=5, seed=1)
     assert {(q, c) for q, c in zip(full["lang_q"], full["lang_c"])} == {(q, c) for q in ("el", "ru") for c in ("el", "ru")}
+    synthetic = suite_records("synthetic", ["en", "de"], max_per_cell=5, xlt_only=True)
+    assert {(q, c) for q, c in zip(synthetic["lang_q"], synthetic["lang_c"])} == {("en", "en"), ("de", "de")}
 
 
 def test_trained_questions_and_their_paragraphs_are_left_out(shared_data):

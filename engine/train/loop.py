@@ -19,7 +19,8 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from engine.config import ExperimentConfig
-from engine.evaluate import evaluate_suite, summarize
+from engine.evaluate import evaluate_suite
+from engine.scoring.summary import summarize
 from engine.features import QAFeatures
 from engine.losses import ce_loss, distillation_loss
 from engine.sink import MetricSink, NullSink
