@@ -117,14 +117,15 @@ def main():
     for e in exps:
         tr, ev = e["train"], e["runs"].get("evaluate")
         if not e["done"]:
-            lines.append(f"| {e['variant']} | {e['seed']} | " + " | " * (8 + len(XQUAD_LANGS)) + f"{ev['status'] if ev else ''} |")
+            cells = [e["variant"], str(e["seed"])] + [""] * (7 + len(XQUAD_LANGS)) + [ev["status"] if ev else ""]
+            lines.append("| " + " | ".join(cells) + " |")
             continue
         s = e["mlqa"].summary()
         xq = [e["xquad"][l]["f1"] for l in XQUAD_LANGS if l in e["xquad"]]
         best = store.summary(tr["id"]).get("dev_gxlt_f1", {}).get("best_step", "") if tr else "(given)"
         lines.append(f"| {e['variant']} | {e['seed']} | {s['xlt']:.2f} | {s['gxlt']:.2f} | {s['gxlt_cross']:.2f} | "
                      + " | ".join(f"{x:.1f}" for x in xq) + f" | {np.mean(xq):.2f} | {best} | "
-                     f"{minutes(tr):.1f} min | {minutes(ev):.1f} min |")
+                     + (f"{minutes(tr):.1f} min" if tr else "(trained before)") + f" | {minutes(ev):.1f} min |")
     students = [e for e in done if e["variant"] in ("CE", "SKD", "SKD + mAP@k")]
     lines += ["", "**Mean over seeds** (students):", "",
               "| model | seeds | XLT | G-XLT (all cells) | G-XLT (cross cells) | XQuAD XLT |", "|---|---:|---:|---:|---:|---:|"]
