@@ -23,6 +23,7 @@ from engine.languages import MLQA_LANGUAGES, check_language
 from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 
 STAGES = ("teacher", "distill", "evaluate")
+TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers), built offline
 
 
 class ConfigError(ValueError):
@@ -59,6 +60,11 @@ class ModelConfig:
     name: str = _help("encoder: hub id, local path, or tiny-bert[:hidden:layers] (offline)", default="bert-base-multilingual-cased")
     init_from: str = _help("start from this checkpoint (e.g. the teacher run's output); empty: `name`", default="")
     vocab_size: int = _help("tokenizer size for tiny-bert", default=4000)
+
+    @property
+    def source(self) -> str:
+        """What a stage starts from: init_from when set, else name."""
+        return self.init_from or self.name
 
 
 @dataclass
@@ -154,7 +160,7 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.train.stage == "evaluate" and not (self.eval.suites or self.eval.xlt_suites):
             raise ConfigError("train.stage = 'evaluate' needs eval.suites or eval.xlt_suites")
-        if self.train.stage == "evaluate" and (self.model.init_from or self.model.name).startswith("tiny-bert"):
+        if self.train.stage == "evaluate" and self.model.source.startswith(TINY_PREFIX):
             raise ConfigError("train.stage = 'evaluate' scores a trained checkpoint: set model.init_from to its folder")
 
     def to_dict(self) -> dict:

@@ -149,6 +149,7 @@ def score_cells(records, predictions: dict, suite: str) -> list[dict]:
 
 
 def evaluate_suite(model, tokenizer, records, suite: str, feat_cfg: FeatureConfig, batch_size: int, device,
-                   autocast_dtype=None) -> list[dict]:
+                   autocast_dtype=None) -> tuple[list[dict], dict]:
+    """The suite's cells and the predictions ({id: answer text}) they were scored from."""
     preds = predict(model, tokenizer, records, feat_cfg, batch_size, device, autocast_dtype)
-    return score_cells(records, preds, suite)
+    return score_cells(records, preds, suite), preds

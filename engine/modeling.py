@@ -9,9 +9,9 @@ from typing import Iterable
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
 from transformers.utils import logging as hf_logging
 
-hf_logging.disable_progress_bar()  # shard-writing bars would garble logs and the TUI
+from engine.config import TINY_PREFIX
 
-TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers)
+hf_logging.disable_progress_bar()  # shard-writing bars would garble logs and the TUI
 
 
 def train_wordpiece(texts: Iterable[str], vocab_size: int = 4000) -> PreTrainedTokenizerFast:

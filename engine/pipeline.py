@@ -12,9 +12,10 @@ from pathlib import Path
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import predict, score_cells, suite_records
+from engine.evaluate import evaluate_suite, suite_records
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
+from engine.naming import slug
 from engine.sampling import pair_counts, sample_cross_lingual
 from engine.scoring.summary import summarize
 from engine.sink import MetricSink, NullSink
@@ -127,7 +128,7 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     output_dir.mkdir(parents=True, exist_ok=True)
     acc = accelerator or make_accelerator(cfg)
     records = records if records is not None else training_records(cfg)
-    source = str(resume_from) if resume_from else (cfg.model.init_from or cfg.model.name)
+    source = str(resume_from) if resume_from else cfg.model.source
     texts = tokenizer_texts(cfg) if parse_tiny(source) else None
     model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
@@ -152,10 +153,10 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     jobs = [(s, False) for s in cfg.eval.suites] + [(s, True) for s in cfg.eval.xlt_suites]
     for suite, xlt_only in jobs:
         records = dev_records(cfg, suite, trained, xlt_only)
-        predictions = predict(model, tokenizer, records, cfg.features, cfg.train.eval_batch_size, device)
-        cells = score_cells(records, predictions, suite)
+        cells, predictions = evaluate_suite(model, tokenizer, records, suite, cfg.features, cfg.train.eval_batch_size,
+                                            device)
         if output_dir is not None:
-            path = write_json(predictions, Path(output_dir) / f"predictions_{_slug(suite)}.json")
+            path = write_json(predictions, Path(output_dir) / f"predictions_{slug(suite.strip('/'), '_')}.json")
             sink.log_artifact("predictions", str(path), step)
         for c in cells:
             c["checkpoint"] = "best"
@@ -169,17 +170,13 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     return final
 
 
-def _slug(suite: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in suite.strip("/"))
-
-
 def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
               resume_from: str | Path | None = None, accelerator=None) -> StageResult:
     """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     if cfg.train.stage == "evaluate":
-        final = run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink, output_dir=output_dir)
+        final = run_evaluate(cfg, cfg.model.source, sink, output_dir=output_dir)
         return StageResult(0, float("nan"), None, final)
     acc = accelerator or make_accelerator(cfg)
     records = training_records(cfg)

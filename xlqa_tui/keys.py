@@ -23,27 +23,28 @@ RUNS = [
     Binding("greater_than_sign", "next_page", "Next page", key_display=">", show=False),
     Binding("less_than_sign", "prev_page", "Prev page", key_display="<", show=False),
 ]
+BACK = Binding("escape", "back", "Back")  # every screen but the runs list
 NEW = [
     Binding("ctrl+s", "launch", "Launch"),
     Binding("ctrl+w", "save_toml", "Save TOML"),
-    Binding("escape", "back", "Back"),
+    BACK,
 ]
 DETAIL = [
     Binding("m", "matrix", "Matrix"),
     Binding("x", "cancel_run", "Cancel"),
-    Binding("escape", "back", "Back"),
+    BACK,
 ]
 MATRIX = [
     Binding("e", "toggle_metric", "F1/EM"),
     Binding("s", "next_suite", "Suite"),
     Binding("d", "delta", "Delta vs run"),
-    Binding("escape", "back", "Back"),
+    BACK,
 ]
 COMPARE = [
     Binding("o", "toggle_only_diff", "Only diffs"),
-    Binding("escape", "back", "Back"),
+    BACK,
 ]
 HELP_TEXT = {  # screen -> bindings, for the help screen
-    "Everywhere": APP + [Binding("escape", "back", "Back"), Binding("ctrl+p", "command_palette", "Command palette")],
+    "Everywhere": APP + [BACK, Binding("ctrl+p", "command_palette", "Command palette")],
     "Runs": RUNS, "New experiment": NEW, "Run detail": DETAIL, "Matrix": MATRIX, "Compare": COMPARE,
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 from db.store import Store
 from engine.config import ExperimentConfig
 from engine.jobs.provenance import git_commit, versions
+from engine.naming import slug
 
 
 def runs_root(cfg: ExperimentConfig) -> Path:
@@ -23,7 +24,7 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
     """Write the three runs of an experiment (one evaluate run for train.stage = evaluate); returns their ids in
     order. `after`: a run that must finish first."""
     exp_id = store.create_experiment(cfg.name)
-    root = runs_root(cfg) / f"exp{exp_id:04d}-{_slug(cfg.name)}"
+    root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
     config, commit, vers = cfg.to_dict(), git_commit(), versions()
     common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers)
     if cfg.train.stage == "evaluate":
@@ -38,10 +39,6 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
         runs.append(store.create_run(exp_id, "evaluate", config, depends_on=train, devices=devices,
                                      output_dir=str(root / "evaluate"), **common))
     return runs
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "experiment"
 
 
 def ensure_scheduler(store: Store, log_dir: Path | None = None) -> int | None:

@@ -80,7 +80,7 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
                     store.truncate_after(run_id, load_state(resume_from)["counters"]["global_step"])
             run_train(cfg, out, sink, records, resume_from, acc)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
-            run_evaluate(cfg, cfg.model.init_from or cfg.model.name, sink, output_dir=out)
+            run_evaluate(cfg, cfg.model.source, sink, output_dir=out)
         elif run["kind"] == "evaluate":
             trained_run = store.get_run(run["depends_on"])
             src = upstream_dir(store, run)

@@ -103,7 +103,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         nonlocal best_dir
         if dev_records is None or not main:
             return
-        cells = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
+        cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
                                tc.eval_batch_size, device, autocast)
         sink.log_eval(step, cfg.eval.dev, cells)
         summary = summarize(cells)
