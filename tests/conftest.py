@@ -4,13 +4,26 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "data"     # small real-data extracts, committed (tests/data/README.md)
 SHARED_DATA = Path(os.environ.get("XLQA_SHARED_DATA", REPO.parent / "shared" / "data"))
+REQUIRE_FULL_DATA = os.environ.get("XLQA_REQUIRE_FULL_DATA", "") not in ("", "0")
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.fail(f"the real datasets are expected at {SHARED_DATA} (set XLQA_SHARED_DATA)")
+def fixture_data() -> Path:
+    """The committed extracts of XQuAD, MLQA-dev, SQuAD v1.1 dev and TyDiQA-GoldP dev (same layout)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def full_data() -> Path:
+    """The full datasets. Absent on a user's clone: the test skips, unless CI requires them."""
+    if not (SHARED_DATA / "xquad").exists():
+        message = (f"needs the full datasets at {SHARED_DATA}: set XLQA_SHARED_DATA to a folder holding "
+                   "xquad/ mlqa/dev/ squad/ tydiqa/ (see ../shared/data/README.md)")
+        if REQUIRE_FULL_DATA:
+            pytest.fail(message + " [XLQA_REQUIRE_FULL_DATA is set]")
+        pytest.skip(message)
     return SHARED_DATA
 
 
@@ -34,10 +47,11 @@ def store_url(request, tmp_path):
     """A fresh, empty database: a SQLite file, and PostgreSQL when XLQA_TEST_PG_URL is set (CI sets it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'xlqa.db'}"
-    from sqlalchemy import create_engine
-    from db.models import Base
+    from sqlalchemy import create_engine, text
     url = os.environ["XLQA_TEST_PG_URL"]
     engine = create_engine(url)
-    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:  # every table, views and the migration version included
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url

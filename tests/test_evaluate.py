@@ -15,35 +15,35 @@ from engine.sink import MemorySink
 from tests.helpers import tiny_config
 
 
-def test_xlt_only_suite_has_the_diagonal_of_the_requested_languages(shared_data):
-    table = suite_records("xquad", ["el", "ru", "th"], str(shared_data), max_per_cell=30, seed=1, xlt_only=True)
+def test_xlt_only_suite_has_the_diagonal_of_the_requested_languages(fixture_data):
+    table = suite_records("xquad", ["el", "ru", "th"], str(fixture_data), max_per_cell=30, seed=1, xlt_only=True)
     cells = {(q, c) for q, c in zip(table["lang_q"], table["lang_c"])}
     assert cells == {("el", "el"), ("ru", "ru"), ("th", "th")}
     assert len(table) == 90
-    full = suite_records("xquad", ["el", "ru"], str(shared_data), max_per_cell=5, seed=1)
+    full = suite_records("xquad", ["el", "ru"], str(fixture_data), max_per_cell=5, seed=1)
     assert {(q, c) for q, c in zip(full["lang_q"], full["lang_c"])} == {(q, c) for q in ("el", "ru") for c in ("el", "ru")}
     synthetic = suite_records("synthetic", ["en", "de"], max_per_cell=5, xlt_only=True)
     assert {(q, c) for q, c in zip(synthetic["lang_q"], synthetic["lang_c"])} == {("en", "en"), ("de", "de")}
 
 
-def test_trained_questions_and_their_paragraphs_are_left_out(shared_data):
-    en = load_path(shared_data / "xquad", ["en"])
-    trained = frozenset(sorted(set(en["qid"]))[::50])
+def test_trained_questions_and_their_paragraphs_are_left_out(fixture_data):
+    en = load_path(fixture_data / "xquad", ["en"])
+    trained = frozenset(sorted(set(en["qid"]))[::20])
     paragraphs = set(en.filter(lambda r: r["qid"] in trained)["context"])
     same_paragraph = {r["qid"] for r in en if r["context"] in paragraphs}
     assert len(same_paragraph) > len(trained)          # the rule reaches beyond the trained ids themselves
-    full = suite_records("xquad", ["el", "tr"], str(shared_data), xlt_only=True)
-    kept = suite_records("xquad", ["el", "tr"], str(shared_data), xlt_only=True, exclude_qids=trained)
+    full = suite_records("xquad", ["el", "tr"], str(fixture_data), xlt_only=True)
+    kept = suite_records("xquad", ["el", "tr"], str(fixture_data), xlt_only=True, exclude_qids=trained)
     assert not set(kept["qid"]) & same_paragraph
     assert len(kept) == len(full) - 2 * len(same_paragraph)
 
 
-def test_a_suite_made_only_of_training_questions_is_an_error(shared_data):
-    every = frozenset(load_path(shared_data / "xquad", ["el"])["qid"])
+def test_a_suite_made_only_of_training_questions_is_an_error(fixture_data):
+    every = frozenset(load_path(fixture_data / "xquad", ["el"])["qid"])
     with pytest.raises(ValueError, match="every question of suite xquad .* was in the training data"):
-        suite_records("xquad", ["el"], str(shared_data), xlt_only=True, exclude_qids=every)
+        suite_records("xquad", ["el"], str(fixture_data), xlt_only=True, exclude_qids=every)
     with pytest.raises(ValueError, match="none of the languages"):
-        suite_records("mlqa-dev", ["el"], str(shared_data))
+        suite_records("mlqa-dev", ["el"], str(fixture_data))
 
 
 def _one_spanish_cell(context="el gato duerme en la casa"):
@@ -83,14 +83,14 @@ def test_evaluate_config_errors():
         tiny_config("teacher", eval={"xlt_languages": ["xx"]})
 
 
-def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path, shared_data):
+def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path, fixture_data):
     cfg = tiny_config("teacher")
     model, tokenizer = load_model_and_tokenizer(cfg.model.name, tokenizer_texts(cfg), seed=0, vocab_size=cfg.model.vocab_size)
     model.save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
     cfg = from_dict({**cfg.to_dict(), "eval": {"suites": [], "xlt_suites": ["xquad"], "xlt_languages": ["el", "th"],
-                                               "data_dir": str(shared_data), "max_per_cell": 0}})
-    el = load_path(shared_data / "xquad", ["el"])
+                                               "data_dir": str(fixture_data), "max_per_cell": 0}})
+    el = load_path(fixture_data / "xquad", ["el"])
     trained = frozenset(sorted(set(el["qid"]))[:3])
     contexts = set(el.filter(lambda r: r["qid"] in trained)["context"])
     expected = sum(1 for c in el["context"] if c not in contexts)
@@ -104,6 +104,6 @@ def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path,
     # the predictions file rescored by the official SQuAD script gives the stored cell
     (kind, path, _), = sink.artifacts
     predictions = json.loads(Path(path).read_text(encoding="utf-8"))
-    el_records = suite_records("xquad", ["el"], str(shared_data), xlt_only=True, exclude_qids=trained)
+    el_records = suite_records("xquad", ["el"], str(fixture_data), xlt_only=True, exclude_qids=trained)
     assert kind == "predictions" and set(el_records["id"]) <= set(predictions)
     assert score_records(el_records, predictions, "squad")["f1"] == cells[("el", "el")]["f1"]

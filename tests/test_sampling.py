@@ -12,18 +12,18 @@ from engine.sampling import pair_counts, sample_cross_lingual
 LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
 
 
-def test_counts_follow_the_formula(shared_data):
-    table = load_path(shared_data / "xquad", LANGS)
+def test_counts_follow_the_formula(fixture_data):
+    table = load_path(fixture_data / "xquad", LANGS)
     for ntl in (0, 1, 3, 6, 9):
         records = sample_cross_lingual(table, LANGS, ntl, seed=1)
         drawn = min(ntl, 6) + 1
-        assert len(records) == 1190 * drawn ** 2
+        assert len(records) == 62 * drawn ** 2
     mono = sample_cross_lingual(table, LANGS, 0, seed=1)
     assert all(r["lang_q"] == r["lang_c"] == "en" for r in mono)
 
 
-def test_answers_from_context_language_question_from_question_language(shared_data):
-    table = load_path(shared_data / "xquad", ["en", "de", "zh"])
+def test_answers_from_context_language_question_from_question_language(fixture_data):
+    table = load_path(fixture_data / "xquad", ["en", "de", "zh"])
     rows = {(r["qid"], r["lang_c"]): r for r in table}
     for r in sample_cross_lingual(table, ["en", "de", "zh"], 2, seed=0)[:300]:
         assert r["id"] == f"{r['qid']}_{r['lang_q']}-{r['lang_c']}"
@@ -59,15 +59,15 @@ def test_same_draw_in_another_process():
     assert len(outs) == 1 and "en" in outs.pop()
 
 
-def test_cli_sample_writes_squad_json(tmp_path, shared_data):
+def test_cli_sample_writes_squad_json(tmp_path, fixture_data):
     out = tmp_path / "train.json"
-    result = CliRunner().invoke(main, ["sample", "--data", str(shared_data / "xquad"), "--languages", "en,de,zh",
+    result = CliRunner().invoke(main, ["sample", "--data", str(fixture_data / "xquad"), "--languages", "en,de,zh",
                                        "--ntl", "1", "--seed", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "4760 examples from 1190 seed questions" in result.output
+    assert "248 examples from 62 seed questions" in result.output
     data = json.loads(out.read_text())
-    assert sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"]) == 4760
+    assert sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"]) == 248
     assert all(len(a["paragraphs"]) == 1 for a in data["data"])
-    bad = CliRunner().invoke(main, ["sample", "--data", str(shared_data / "xquad"), "--languages", "de,zh",
+    bad = CliRunner().invoke(main, ["sample", "--data", str(fixture_data / "xquad"), "--languages", "de,zh",
                                     "--ntl", "1", "-o", str(out)])
     assert bad.exit_code == 2 and "needs 'en'" in bad.output
