@@ -61,6 +61,9 @@ class Run(Base):
     git_commit: Mapped[str] = mapped_column(String(64), default="")
     versions: Mapped[dict] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(Integer, default=0)
+    # fencing token: every claim raises it; writes of a worker holding an older attempt are refused
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pgid: Mapped[int | None] = mapped_column(Integer, nullable=True)   # a detached worker's process group
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
 
 

@@ -1,17 +1,25 @@
 """The trainer's MetricSink, writing to the store off the hot path: calls append to in-memory buffers;
 a background thread flushes them in one transaction every `interval` seconds, heartbeats the run and
-reads its cancel flag."""
+reads its cancel flag.
+
+A failed write keeps its batch and the next flush retries it (nothing is dropped); a flush is fenced by
+the run's attempt, so a worker whose run was taken over (marked lost, resumed elsewhere) writes nothing
+more and is stopped."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+import time
 
 import numpy as np
 
 from db.models import utcnow
-from db.store import Store
+from db.store import RunTakenOver, Store
 
 PERCENTILES = (5, 25, 50, 75, 95)
+KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts")
 
 
 def histogram_row(key: str, step: int, values, generation=None, bins: int = 20) -> dict:
@@ -23,10 +31,18 @@ def histogram_row(key: str, step: int, values, generation=None, bins: int = 20) 
             "percentiles": pct}
 
 
+def _exit_taken_over(error: RunTakenOver) -> None:
+    print(f"xlqa: {error}; this worker stops without writing anything more", file=sys.stderr, flush=True)
+    os._exit(75)  # at once, from any thread: no checkpoint, no row, no status from a worker that lost its run
+
+
 class StoreSink:
-    def __init__(self, store: Store, run_id: int, interval: float = 1.0):
-        self.store, self.run_id, self.interval = store, run_id, interval
-        self._lock = threading.Lock()
+    def __init__(self, store: Store, run_id: int, interval: float = 1.0, attempt: int | None = None,
+                 on_taken_over=_exit_taken_over):
+        self.store, self.run_id, self.interval, self.attempt = store, run_id, interval, attempt
+        self.on_taken_over = on_taken_over
+        self._lock = threading.Lock()         # guards the buffers
+        self._flush_lock = threading.Lock()   # one flush at a time, so a retried batch keeps its place
         self._buf = self._empty()
         self._progress = (None, None)
         self._stop_requested = False
@@ -36,7 +52,7 @@ class StoreSink:
 
     @staticmethod
     def _empty():
-        return {"metrics": [], "histograms": [], "pairs": [], "evals": [], "artifacts": []}
+        return {kind: [] for kind in KINDS}
 
     # MetricSink -----------------------------------------------------------------------------------
     def log_metrics(self, step, values, context: str = ""):
@@ -60,10 +76,11 @@ class StoreSink:
                                        "n": int(c["n"]), "exact_match": float(c["exact_match"]), "f1": float(c["f1"])}
                                       for c in cells)
 
-    def log_artifact(self, kind, path, step):
+    def log_artifact(self, kind, path, step, size=None):
         from pathlib import Path
         p = Path(path)
-        size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)
+        if size is None:
+            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)
         with self._lock:
             self._buf["artifacts"].append((kind, str(path), int(step), int(size)))
 
@@ -76,24 +93,56 @@ class StoreSink:
     def should_stop(self) -> bool:
         return self._stop_requested
 
-    def flush(self):
+    def pending(self) -> int:
         with self._lock:
-            buf, self._buf = self._buf, self._empty()
-        if any(buf.values()):
-            self.store.write_batch(self.run_id, **buf)
-        step, total = self._progress
-        if self.store.heartbeat(self.run_id, step, total):
+            return sum(len(v) for v in self._buf.values())
+
+    def flush(self):
+        """Write what is buffered, then heartbeat. On a failed write the batch goes back in front of what
+        arrived meanwhile and the error propagates; the next flush writes it (once: one transaction)."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._buf = self._buf, self._empty()
+            try:
+                if any(batch.values()):
+                    self.store.write_batch(self.run_id, attempt=self.attempt, **batch)
+                step, total = self._progress
+                cancel = self.store.heartbeat(self.run_id, step, total, attempt=self.attempt)
+            except RunTakenOver as e:
+                self.on_taken_over(e)
+                raise
+            except BaseException:
+                with self._lock:
+                    for kind in KINDS:
+                        self._buf[kind] = batch[kind] + self._buf[kind]
+                raise
+        if cancel:
+            from engine import cancel as cancellation
             self._stop_requested = True
+            cancellation.request()
+
+    def flush_with_retry(self, tries: int = 5, wait: float = 1.0):
+        """flush(), retried with a growing pause; the last error propagates."""
+        for i in range(tries):
+            try:
+                return self.flush()
+            except RunTakenOver:
+                raise
+            except Exception:
+                if i == tries - 1:
+                    raise
+                time.sleep(wait * (i + 1))
 
     def close(self):
         self._closed.set()
         self._thread.join(timeout=10)
-        self.flush()
+        self.flush_with_retry()
 
     def _loop(self):
         while not self._closed.wait(self.interval):
             try:
                 self.flush()
-            except Exception as e:  # a passing database error must not kill training; the next flush retries
-                import sys
-                print(f"xlqa: store flush failed, will retry: {e}", file=sys.stderr)
+            except RunTakenOver:
+                return
+            except Exception as e:  # a passing database error must not kill training; the batch is kept
+                print(f"xlqa: store flush failed, will retry ({self.pending()} rows kept): {e}", file=sys.stderr)

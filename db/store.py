@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from db.models import (Artifact, Base, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, Run,
+from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, Run,
                        SchedulerLease, utcnow)
-from db.session import make_engine, normalize_url, session_scope
+from db.session import StoreError, explain, make_engine, normalize_url, session_scope
 
 LOWER_IS_BETTER = ("loss",)  # keys containing these: best = min
 
@@ -23,15 +23,37 @@ def lower_is_better(key: str) -> bool:
     return any(s in key for s in LOWER_IS_BETTER)
 
 
+class RunTakenOver(StoreError):
+    """The run is no longer this worker's: it was marked lost, cancelled or claimed again (a newer attempt).
+    The worker must stop without writing anything more."""
+
+
 class Store:
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, read_only: bool | None = None):
+        from db.migrate import ensure_schema
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url)
-        Base.metadata.create_all(self.engine)
+        self.engine, self.read_only = make_engine(self.url, read_only)
+        try:
+            ensure_schema(self.engine, self.url, self.read_only)
+        except StoreError:
+            raise
+        except Exception as e:  # not a database, unreachable server, unreadable file
+            raise explain(e, self.url) from e
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self):
-        return session_scope(self.Session)
+        return session_scope(self.Session, self.url)
+
+    @staticmethod
+    def _fence(s, run_id: int, attempt: int | None) -> None:
+        """Inside a write transaction: go on only while `attempt` still owns the running run. The UPDATE
+        takes the row's write lock, so a concurrent mark-lost or re-claim is ordered before or after us."""
+        if attempt is None:
+            return
+        res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                        .values(heartbeat_at=utcnow()))
+        if res.rowcount != 1:
+            raise RunTakenOver(f"run {run_id} is no longer held by attempt {attempt} of this worker")
 
     # --- experiments and runs ---------------------------------------------------------------------
     def create_experiment(self, name: str, notes: str = "", tags: str = "") -> int:
@@ -64,24 +86,51 @@ class Store:
         with self.session() as s:
             s.execute(update(Run).where(Run.id == run_id).values(**fields))
 
-    def claim(self, run_id: int, **fields) -> bool:
-        """queued -> running, atomically: only one scheduler can start a run."""
+    def claim(self, run_id: int, **fields) -> int | None:
+        """queued -> running with a new attempt number, atomically (compare and set): of two executors that
+        try to start the same run, one gets the attempt and the other None."""
         with self.session() as s:
             res = s.execute(update(Run).where(Run.id == run_id, Run.status == "queued")
-                            .values(status="running", started_at=utcnow(), heartbeat_at=utcnow(), **fields))
+                            .values(status="running", attempt=Run.attempt + 1, pid=None, started_at=utcnow(),
+                                    heartbeat_at=utcnow(), cancel_requested=False, **fields))
+            if res.rowcount != 1:
+                return None
+            return s.scalar(select(Run.attempt).where(Run.id == run_id))
+
+    def bind_worker(self, run_id: int, attempt: int, pid: int, host: str, pgid: int | None = None) -> bool:
+        """The worker process takes the attempt it was started for; a second process for it is refused."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running",
+                                              Run.pid.is_(None))
+                            .values(pid=pid, host=host, pgid=pgid, heartbeat_at=utcnow()))
             return res.rowcount == 1
 
-    def finish(self, run_id: int, status: str, error: str = "", hint: str = "") -> None:
-        self.update_run(run_id, status=status, ended_at=utcnow(), error=error, hint=hint)
+    def finish(self, run_id: int, status: str, error: str = "", hint: str = "", attempt: int | None = None) -> bool:
+        """End a run. With `attempt`, only while that attempt still holds it (returns whether it did)."""
+        with self.session() as s:
+            q = update(Run).where(Run.id == run_id)
+            if attempt is not None:
+                q = q.where(Run.attempt == attempt, Run.status == "running")
+            res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
+            return res.rowcount == 1
 
-    def heartbeat(self, run_id: int, step: int | None = None, total: int | None = None) -> bool:
-        """Returns whether a cancel was requested."""
+    def mark_lost(self, run_id: int, attempt: int, error: str, hint: str) -> bool:
+        """running -> lost, only if nothing moved the run on since the caller looked (same attempt)."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                            .values(status="lost", ended_at=utcnow(), error=error, hint=hint))
+            return res.rowcount == 1
+
+    def heartbeat(self, run_id: int, step: int | None = None, total: int | None = None,
+                  attempt: int | None = None) -> bool:
+        """Returns whether a cancel was requested. With `attempt`: RunTakenOver once the run is not ours."""
         values = {"heartbeat_at": utcnow()}
         if step is not None:
             values["step"] = step
         if total is not None:
             values["total_steps"] = total
         with self.session() as s:
+            self._fence(s, run_id, attempt)
             s.execute(update(Run).where(Run.id == run_id).values(**values))
             return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
@@ -97,9 +146,27 @@ class Store:
                 run.cancel_requested = True
             return _row(run)
 
-    def requeue(self, run_id: int, resume: bool = True) -> None:
-        self.update_run(run_id, status="queued", cancel_requested=False, resume=resume, error="", hint="",
-                        ended_at=None, pid=None)
+    def requeue(self, run_id: int, resume: bool = True) -> bool:
+        """A failed, lost or cancelled run back to queued (compare and set on the status)."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.status.in_(("failed", "lost", "cancelled")))
+                            .values(status="queued", cancel_requested=False, resume=resume, error="", hint="",
+                                    ended_at=None, pid=None))
+            return res.rowcount == 1
+
+    def dependents(self, run_id: int) -> list[int]:
+        """Every run that depends on this one, directly or through others, in dependency order."""
+        with self.session() as s:
+            edges = s.execute(select(Run.id, Run.depends_on).where(Run.depends_on.is_not(None))).all()
+        children: dict[int, list[int]] = {}
+        for child, parent in edges:
+            children.setdefault(parent, []).append(child)
+        out, frontier = [], [run_id]
+        while frontier:
+            nxt = sorted(c for r in frontier for c in children.get(r, []) if c not in out)
+            out += nxt
+            frontier = nxt
+        return out
 
     def delete_run(self, run_id: int) -> None:
         with self.session() as s:
@@ -151,12 +218,15 @@ class Store:
             return s.scalar(select(func.count(Run.id)))
 
     # --- writes from the worker (batched) ---------------------------------------------------------
-    def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=()) -> None:
-        """One transaction for everything buffered since the last flush.
+    def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(),
+                    attempt: int | None = None) -> None:
+        """One transaction for everything buffered since the last flush; with `attempt`, fenced: nothing is
+        written once the run is not this worker's (RunTakenOver).
 
         metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
         evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes)."""
         with self.session() as s:
+            self._fence(s, run_id, attempt)
             if metrics:
                 s.execute(Metric.__table__.insert(), [
                     {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t or utcnow()}
@@ -198,13 +268,21 @@ class Store:
             if (best < row.best_value) if lower_is_better(key) else (best > row.best_value):
                 row.best_value, row.best_step = best, best_step
 
-    def truncate_after(self, run_id: int, step: int) -> None:
-        """A resumed run supersedes what it logged after the checkpoint it resumes from."""
+    def truncate_to(self, run_id: int, step: int = -1, generation: int = -1, attempt: int | None = None) -> None:
+        """Make the run's rows those of the point it resumes from, so what it logs again is not doubled:
+        step-keyed rows after `step` go, and generation-keyed rows (the teacher's per-generation histogram
+        and pair statistics) from `generation` on, since that generation's teacher is computed again.
+        (-1, -1): the run starts over, every row goes."""
+        gen_histogram = Histogram.generation.is_not(None) & (Histogram.key == "coef_generation")
         with self.session() as s:
+            self._fence(s, run_id, attempt)
             s.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
-            s.execute(delete(Histogram).where(Histogram.run_id == run_id, Histogram.step > step))
+            s.execute(delete(Histogram).where(Histogram.run_id == run_id, ~gen_histogram, Histogram.step > step))
+            s.execute(delete(Histogram).where(Histogram.run_id == run_id, gen_histogram,
+                                              (Histogram.generation >= generation) | (Histogram.step > step)))
             s.execute(delete(EvalCell).where(EvalCell.run_id == run_id, EvalCell.step > step))
-            s.execute(delete(PairStat).where(PairStat.run_id == run_id, PairStat.key != "train_examples"))
+            s.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.step > step))
+            s.execute(delete(PairStat).where(PairStat.run_id == run_id, PairStat.generation >= generation))
             s.execute(delete(MetricSummary).where(MetricSummary.run_id == run_id))
             rows = s.execute(select(Metric.key, Metric.context, Metric.step, Metric.value, Metric.wall_time)
                              .where(Metric.run_id == run_id).order_by(Metric.step)).all()
@@ -273,23 +351,28 @@ class Store:
             return [_row(a) for a in s.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.id))]
 
     # --- the scheduler lease ----------------------------------------------------------------------
-    def acquire_lease(self, holder: str, pid: int, stale_after: float = 30.0) -> bool:
+    def acquire_lease(self, holder: str, pid: int, stale_after: float = 30.0, holder_alive=None) -> bool:
+        """Take or renew the scheduler lease. Another holder's lease is taken over once its heartbeat is
+        stale, or at once when `holder_alive(holder, pid)` says its process is gone."""
         now = utcnow()
         with self.session() as s:
             lease = s.get(SchedulerLease, 1)
             if lease is None:
                 s.add(SchedulerLease(id=1, holder=holder, pid=pid, heartbeat_at=now))
                 return True
-            if lease.holder == holder or lease.heartbeat_at < now - timedelta(seconds=stale_after):
+            dead = holder_alive is not None and lease.holder != holder and not holder_alive(lease.holder, lease.pid)
+            if lease.holder == holder or dead or lease.heartbeat_at < now - timedelta(seconds=stale_after):
                 res = s.execute(update(SchedulerLease).where(SchedulerLease.id == 1, SchedulerLease.heartbeat_at == lease.heartbeat_at)
                                 .values(holder=holder, pid=pid, heartbeat_at=now))
                 return res.rowcount == 1
             return False
 
-    def lease_alive(self, stale_after: float = 30.0) -> bool:
+    def lease_alive(self, stale_after: float = 30.0, holder_alive=None) -> bool:
         with self.session() as s:
             lease = s.get(SchedulerLease, 1)
-            return lease is not None and lease.heartbeat_at >= utcnow() - timedelta(seconds=stale_after)
+            if lease is None or lease.heartbeat_at < utcnow() - timedelta(seconds=stale_after):
+                return False
+            return holder_alive is None or holder_alive(lease.holder, lease.pid)
 
     def release_lease(self, holder: str) -> None:
         with self.session() as s:

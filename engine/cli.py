@@ -19,6 +19,17 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+class XlqaGroup(click.Group):
+    """Database problems (bad URL, missing driver, not a database, read-only) end in one line and exit 2."""
+
+    def invoke(self, ctx):
+        from db.session import StoreError
+        try:
+            return super().invoke(ctx)
+        except StoreError as e:
+            raise InputError(str(e)) from e
+
+
 def fail_on_bad_input(fn):
     """DataError / ValueError from the engine become a clean message and exit code 2."""
     import functools
@@ -32,7 +43,7 @@ def fail_on_bad_input(fn):
     return wrapper
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=XlqaGroup, context_settings=CONTEXT)
 @click.version_option(package_name="xlqa")
 def main():
     """xlqa: generalized cross-lingual extractive QA experiments.
@@ -141,7 +152,15 @@ def score(dataset, predictions, metric, context_language, question_language):
     gold = read_json(dataset)
     if not isinstance(gold, dict) or "data" not in gold:
         raise InputError(f"{dataset}: not a SQuAD-format file (no 'data' list)")
-    result = evaluate_squad_json(gold["data"], preds, metric, lang or "en", warn=True)
+    from engine.scoring.metrics import matching_ids
+    matched, total = matching_ids(gold["data"], preds)
+    if matched == 0:
+        example = next(iter(preds), None)
+        raise InputError(f"0 of {total:,} ids match: {predictions.name} holds no prediction for a question of "
+                         f"{dataset.name} (e.g. prediction id {example!r}); are they for another dataset?")
+    if matched < total:
+        click.echo(f"{total - matched:,} of {total:,} questions have no prediction and score 0", err=True)
+    result = evaluate_squad_json(gold["data"], preds, metric, lang or "en")
     click.echo(json.dumps(result))
 
 
@@ -198,6 +217,14 @@ def load_config(config_path, overrides):
         raise InputError(str(e)) from e
 
 
+def check_before_queueing(cfg):
+    """Nothing is queued when the config names a missing path or a broken data file (exit 2)."""
+    from engine.preflight import preflight
+    problems = preflight(cfg)
+    if problems:
+        raise InputError("nothing was queued:\n  " + "\n  ".join(problems))
+
+
 def get_run_or_fail(store, run_id):
     run = store.get_run(run_id)
     if run is None:
@@ -218,6 +245,7 @@ def run(config_path, overrides, db_url):
     """
     from engine.jobs.foreground import run_foreground
     cfg = load_config(config_path, overrides)
+    check_before_queueing(cfg)
     status = run_foreground(open_store(db_url), cfg)
     sys.exit(0 if status == "done" else 1)
 
@@ -226,11 +254,15 @@ def run(config_path, overrides, db_url):
 @click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
 @click.option("--devices", default="", help="GPU indexes as nvidia-smi numbers them (e.g. 0,1), or cpu; default: any free")
+@click.option("--no-scheduler", is_flag=True,
+              help="queue only: another executor starts the workers (`python -m engine.jobs.worker --db URL --run ID` "
+                   "claims a queued run atomically)")
 @db_option
-def launch(config_path, overrides, devices, db_url):
+def launch(config_path, overrides, devices, no_scheduler, db_url):
     """Queue an experiment as background jobs and return at once; a detached scheduler runs them.
 
     Closing the terminal or the SSH session stops nothing. Watch with `xlqa-run list` or `xlqa`.
+    The config is checked first (paths, data files, languages): on a problem nothing is queued (exit 2).
 
     \b
     Example:
@@ -238,9 +270,11 @@ def launch(config_path, overrides, devices, db_url):
     """
     from engine.jobs.launch import ensure_scheduler, plan
     cfg = load_config(config_path, overrides)
+    check_before_queueing(cfg)
     store = open_store(db_url)
     ids = plan(store, cfg, devices)
-    ensure_scheduler(store)
+    if not no_scheduler:
+        ensure_scheduler(store)
     click.echo(f"queued runs {', '.join(map(str, ids))} of experiment {cfg.name!r}")
     click.echo(f"watch: xlqa-run list   logs: xlqa-run logs {ids[min(1, len(ids) - 1)]} -f   dashboard: xlqa")
 
@@ -253,7 +287,9 @@ def list_runs(statuses, limit, db_url):
     """Runs with status, progress and best dev G-XLT F1, newest first."""
     from rich.console import Console
     from rich.table import Table
+    from engine.jobs.control import reconcile
     store = open_store(db_url)
+    reconcile(store)
     table = Table("run", "experiment", "kind", "status", "progress", "best dev G-XLT F1", "started", box=None)
     for r in store.list_runs(statuses=tuple(statuses), limit=limit):
         progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
@@ -272,8 +308,11 @@ STATUS_STYLE = {"running": "[yellow]running[/]", "done": "[green]done[/]", "fail
 @db_option
 def show(run_id, db_url):
     """Config, status, provenance and latest metrics of a run."""
+    from engine.jobs.control import reconcile
     store = open_store(db_url)
-    r = get_run_or_fail(store, run_id)
+    get_run_or_fail(store, run_id)
+    reconcile(store)
+    r = store.get_run(run_id)
     click.echo(f"run {r['id']} ({r['kind']}) of {r['experiment']!r}: {r['status']}  step {r['step']}/{r['total_steps']}")
     click.echo(f"output: {r['output_dir']}\ncommit: {r['git_commit']}  seed: {r['seed']}  devices: {r['assigned_devices'] or 'cpu'}")
     if r["error"]:
@@ -289,23 +328,40 @@ def show(run_id, db_url):
 @click.option("-f", "--follow", is_flag=True, help="keep printing new lines until the run ends")
 @db_option
 def logs(run_id, follow, db_url):
-    """The worker log of a run."""
+    """The log of a run: progress lines (stage, epoch, step, loss, ETA, evaluation) and errors.
+    Background runs and foreground runs (`xlqa-run run`) both write `<run dir>/worker.log`."""
     import time
+    from engine.jobs.control import reconcile
     store = open_store(db_url)
     run_row = get_run_or_fail(store, run_id)
     path = Path(run_row["output_dir"]) / "worker.log"
     pos = 0
-    while True:
+
+    def read_new() -> None:
+        nonlocal pos
         if path.exists():
             with open(path, "rb") as f:
                 f.seek(pos)
                 chunk = f.read()
-                pos += len(chunk)
+            pos += len(chunk)
             sys.stdout.write(chunk.decode(errors="replace"))
             sys.stdout.flush()
-        if not follow or store.get_run(run_id)["status"] not in ("queued", "running"):
+
+    while True:
+        read_new()
+        if not follow:
+            break
+        reconcile(store)
+        if store.get_run(run_id)["status"] not in ("queued", "running"):
+            read_new()  # the lines written just before the run ended
             break
         time.sleep(1)
+    if not path.exists():
+        status = store.get_run(run_id)["status"]
+        reason = ("it has not started yet" if status == "queued" else
+                  "it ran in the foreground with an xlqa older than 0.2, which printed to its terminal only"
+                  if status != "running" else "its worker has not written a line yet")
+        click.echo(f"run {run_id} has no log at {path}: {reason}. Its metrics: xlqa-run show {run_id}", err=True)
 
 
 @main.command(context_settings=CONTEXT)
@@ -391,6 +447,36 @@ def plot(run_id, output, suite, db_url):
     get_run_or_fail(store, run_id)
     plot_run(store, run_id, output, suite)
     click.echo(f"wrote {output}")
+
+
+@main.group(context_settings=CONTEXT)
+def db():
+    """The results database: its schema version and upgrades."""
+
+
+@db.command("upgrade", context_settings=CONTEXT)
+@db_option
+def db_upgrade(db_url):
+    """Bring a database made by an older xlqa to this version's schema (SQLite: a copy is kept beside it)."""
+    from db.migrate import upgrade
+    from db.session import make_engine, normalize_url
+    url = normalize_url(db_url)
+    engine, read_only = make_engine(url)
+    if read_only:
+        raise InputError(f"{url} cannot be written: copy it somewhere writable first")
+    before, after = upgrade(url, engine)
+    click.echo(f"{url}: schema {before or 'new'} -> {after}" if before != after else f"{url}: already at {after}")
+
+
+@db.command("current", context_settings=CONTEXT)
+@db_option
+def db_current(db_url):
+    """The schema version of a database (without changing it)."""
+    from db.migrate import current_revision, head_revision
+    from db.session import make_engine, normalize_url
+    engine, _ = make_engine(normalize_url(db_url), read_only=None)
+    revision = current_revision(engine)
+    click.echo(f"{revision or 'empty'} (this xlqa: {head_revision()})")
 
 
 @main.command(context_settings=CONTEXT)

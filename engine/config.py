@@ -49,10 +49,19 @@ class DataConfig:
     def __post_init__(self):
         for lang in self.languages:
             check_language(lang, "data.languages")
+        if not self.languages:
+            raise ConfigError("data.languages is empty: name the languages of the training data, e.g. "
+                              "[\"en\", \"es\", \"de\"]")
         if self.ntl < 0:
             raise ConfigError(f"data.ntl = {self.ntl}: must be >= 0")
         if self.sample and self.en_centric and "en" not in self.languages:
             raise ConfigError("data.languages must include 'en' when data.en_centric = true")
+        if self.sample:
+            targets = len(set(self.languages) - {"en"}) if self.en_centric else len(set(self.languages))
+            if self.ntl > targets:
+                what = "languages besides English" if self.en_centric else "languages"
+                raise ConfigError(f"data.ntl = {self.ntl}, but data.languages has only {targets} {what}: use "
+                                  f"data.ntl <= {targets} (data.ntl = {targets} takes them all)")
 
 
 @dataclass
@@ -83,6 +92,7 @@ class TrainConfig:
     log_every: int = _help("optimizer steps per logging window", default=10)
     eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", default=0)
     checkpoint_every: int = _help("optimizer steps between checkpoints (0: end of every epoch only)", default=0)
+    keep_checkpoints: int = _help("complete checkpoints kept on disk (the newest ones)", default=1)
     eval_batch_size: int = _help("features per evaluation batch", default=64)
     max_steps: int = _help("stop after this many optimizer steps (0: run all epochs)", default=0)
 
@@ -91,7 +101,7 @@ class TrainConfig:
             raise ConfigError(f"train.stage = {self.stage!r}: use one of {STAGES}")
         if self.precision not in ("no", "bf16", "fp16"):
             raise ConfigError(f"train.precision = {self.precision!r}: use no, bf16 or fp16")
-        for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
         if not 0 < self.learning_rate < 1:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from engine import cancel
 from engine.data import cross_lingual_cells, load_monolingual_folder
 from engine.data.errors import DataError
 from engine.decode import best_spans
@@ -112,10 +113,11 @@ def suite_scorer(suite: str, context_language: str) -> str:
 def predict_logits(model, feats, batch_size: int, device, autocast_dtype=None):
     """Start/end logits [F, Lmax] (float32, CPU) in feature order, length-grouped batches."""
     model.eval()
-    width = int(feats.lengths.max())
+    width = feats.width
     start = torch.full((len(feats), width), -1e4)
     end = torch.full((len(feats), width), -1e4)
     for idx in length_grouped_batches(feats.lengths, batch_size):
+        cancel.check()
         batch = feats.batch(idx)
         inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):

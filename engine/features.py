@@ -1,6 +1,15 @@
 """Tokenize QA records into model features: max length 384, doc stride 128, question cut to 64 tokens,
 offsets kept (-1 outside the context), training labels (CLS when the answer is outside the window).
-Features keep their own length; `QAFeatures.batch` pads dynamically."""
+
+Windows over a long context (`stride_mode`):
+  overlap  `doc_stride` is the number of tokens two windows share (Hugging Face run_qa.py, xlqa's default)
+  step     `doc_stride` is the distance between window starts (the legacy squad_convert_examples_to_features
+           of the paper's distillation and evaluation code): the overlap is max_length - doc_stride -
+           |question| - special tokens, so a long context gets about twice as many windows.
+Padding (`padding`): `dynamic` pads each batch to its longest feature; `max_length` pads every feature to
+max_length, as the paper's code does (with train.mask_padding_logits = false its softmax then runs over
+the padding positions too).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +18,32 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from engine import cancel
+
+STRIDE_MODES = ("overlap", "step")
+PADDINGS = ("dynamic", "max_length")
+CHUNK = 1000  # records tokenized per call: a cancel is seen between chunks
+
 
 @dataclass
 class FeatureConfig:
     max_length: int = field(default=384, metadata={"help": "tokens per feature (question + context window)"})
-    doc_stride: int = field(default=128, metadata={"help": "overlap between context windows"})
+    doc_stride: int = field(default=128, metadata={"help": "window stride in tokens; its meaning: stride_mode"})
     max_query_length: int = field(default=64, metadata={"help": "question tokens kept"})
+    stride_mode: str = field(default="overlap", metadata={
+        "help": "overlap: doc_stride tokens shared by two windows (HF run_qa.py, xlqa's default); step: doc_stride "
+                "tokens between window starts (the paper's legacy SQuAD features: about twice as many windows)"})
+    padding: str = field(default="dynamic", metadata={
+        "help": "dynamic: pad a batch to its longest feature (xlqa's default, cheaper); max_length: pad every "
+                "feature to max_length (the paper's code)"})
 
     def __post_init__(self):
         if self.max_length < 32:
             raise ValueError(f"max_length={self.max_length}: must be at least 32")
+        if self.stride_mode not in STRIDE_MODES:
+            raise ValueError(f"stride_mode={self.stride_mode!r}: use one of {STRIDE_MODES}")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"padding={self.padding!r}: use one of {PADDINGS}")
         if not 0 < self.doc_stride < self.max_length - self.max_query_length:
             raise ValueError(f"doc_stride={self.doc_stride}: must be between 1 and max_length - max_query_length - 1")
 
@@ -32,6 +57,8 @@ class QAFeatures:
     start_positions: np.ndarray | None = None
     end_positions: np.ndarray | None = None
     pad_token_id: int = 0
+    pad_to: int | None = None            # every batch this wide (padding = max_length), else dynamic
+    doc_start: np.ndarray | None = None  # feature -> context-token index (in its example) of its first context token
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -40,10 +67,15 @@ class QAFeatures:
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(x) for x in self.input_ids), dtype=np.int64, count=len(self))
 
+    @property
+    def width(self) -> int:
+        """The widest batch these features make."""
+        return self.pad_to or int(self.lengths.max())
+
     def batch(self, indices, pad_to: int | None = None) -> dict[str, torch.Tensor]:
-        """Padded tensors for the given features (dynamic padding: to the longest one, or pad_to)."""
+        """Padded tensors for the given features (to pad_to, else self.pad_to, else the longest one)."""
         indices = np.asarray(indices)
-        width = pad_to or max(len(self.input_ids[i]) for i in indices)
+        width = pad_to or self.pad_to or max(len(self.input_ids[i]) for i in indices)
         ids = np.full((len(indices), width), self.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(indices), width), dtype=np.int64)
         types = np.zeros((len(indices), width), dtype=np.int64) if self.token_type_ids is not None else None
@@ -70,12 +102,46 @@ class QAFeatures:
             out[row, :len(self.offsets[i])] = self.offsets[i]
         return out
 
+    def max_context_mask(self, width: int | None = None) -> np.ndarray:
+        """[F, width] bool: the token is a context token and this window gives it its maximum context
+        (the legacy `_check_is_max_context`: score min(left, right) + 0.01 * window length, the first
+        window wins ties). A context token of a one-window example is always its own max context."""
+        width = width or self.width
+        out = np.zeros((len(self), width), dtype=bool)
+        ctx_first = [int(np.argmax(o[:, 0] >= 0)) if (o[:, 0] >= 0).any() else 0 for o in self.offsets]
+        ctx_len = [int((o[:, 0] >= 0).sum()) for o in self.offsets]
+        start = self.doc_start if self.doc_start is not None else np.zeros(len(self), dtype=np.int64)
+        f = 0
+        while f < len(self):
+            g = f
+            while g + 1 < len(self) and self.example_index[g + 1] == self.example_index[f]:
+                g += 1
+            windows = range(f, g + 1)
+            doc_len = max(start[w] + ctx_len[w] for w in windows)
+            best_score = np.full(doc_len, -np.inf)
+            best_window = np.full(doc_len, -1)
+            for w in windows:  # in window order: a strictly higher score replaces, so the first max wins
+                pos = np.arange(start[w], start[w] + ctx_len[w])
+                score = np.minimum(pos - start[w], start[w] + ctx_len[w] - 1 - pos) + 0.01 * ctx_len[w]
+                better = score > best_score[pos]
+                best_score[pos[better]] = score[better]
+                best_window[pos[better]] = w
+            for w in windows:
+                pos = np.arange(start[w], start[w] + ctx_len[w])
+                out[w, ctx_first[w]:ctx_first[w] + ctx_len[w]] = best_window[pos] == w
+            f = g + 1
+        return out
 
-def truncate_questions(questions: list[str], tokenizer, max_query_length: int) -> list[str]:
-    """Cut each question after its first max_query_length tokens (on the tokenizer's own offsets)."""
+
+def truncate_questions(questions: list[str], tokenizer, max_query_length: int) -> tuple[list[str], list[int]]:
+    """Cut each question after its first max_query_length tokens (on the tokenizer's own offsets);
+    returns the questions and their token counts."""
     enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
-    return [q[:offs[max_query_length - 1][1]] if len(offs) > max_query_length else q
-            for q, offs in zip(questions, enc["offset_mapping"])]
+    out, lengths = [], []
+    for q, offs in zip(questions, enc["offset_mapping"]):
+        out.append(q[:offs[max_query_length - 1][1]] if len(offs) > max_query_length else q)
+        lengths.append(min(len(offs), max_query_length))
+    return out, lengths
 
 
 def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool = True) -> QAFeatures:
@@ -86,32 +152,56 @@ def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool 
     if tokenizer.padding_side != "right":
         raise ValueError("question-first features need right padding (tokenizer.padding_side='right')")
     questions = [q.lstrip() for q in _column(records, "question")]  # leading spaces waste tokens
-    questions = truncate_questions(questions, tokenizer, cfg.max_query_length)
     contexts = _column(records, "context")
-    enc = tokenizer(questions, contexts, truncation="only_second", max_length=cfg.max_length,
-                    stride=cfg.doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True)
-    example_index = np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
-    input_ids, offsets, types = [], [], []
-    starts, ends = [], []
     answers = _column(records, "answers") if labels else None
-    for f in range(len(enc["input_ids"])):
-        seq = np.array([-1 if s is None else s for s in enc.sequence_ids(f)])
-        off = np.asarray(enc["offset_mapping"][f], dtype=np.int32).reshape(-1, 2)
-        off[seq != 1] = -1
-        input_ids.append(np.asarray(enc["input_ids"][f], dtype=np.int32))
-        offsets.append(off)
-        if "token_type_ids" in enc:
-            types.append(np.asarray(enc["token_type_ids"][f], dtype=np.int8))
-        if labels:
-            s, e = span_label(off, answers[example_index[f]])
-            starts.append(s)
-            ends.append(e)
+    specials = tokenizer.num_special_tokens_to_add(pair=True)
+    input_ids, offsets, types, starts, ends, example_index, doc_start = [], [], [], [], [], [], []
+    for lo in range(0, len(questions), CHUNK):
+        cancel.check()
+        chunk_q, q_lens = truncate_questions(questions[lo:lo + CHUNK], tokenizer, cfg.max_query_length)
+        # one tokenizer call per distinct overlap (in step mode the overlap depends on the question's length)
+        overlaps = [_overlap(cfg, q_len, specials) for q_len in q_lens]
+        feats_of: dict[int, list] = {}
+        for overlap in sorted(set(overlaps)):
+            rows = [i for i, o in enumerate(overlaps) if o == overlap]
+            enc = tokenizer([chunk_q[i] for i in rows], [contexts[lo + i] for i in rows], truncation="only_second",
+                            max_length=cfg.max_length, stride=overlap, return_overflowing_tokens=True,
+                            return_offsets_mapping=True)
+            for f, sample in enumerate(enc["overflow_to_sample_mapping"]):
+                feats_of.setdefault(rows[sample], []).append((enc, f, overlap))
+        for i in range(len(chunk_q)):
+            capacity = cfg.max_length - q_lens[i] - specials
+            for w, (enc, f, overlap) in enumerate(feats_of.get(i, [])):
+                seq = np.array([-1 if s is None else s for s in enc.sequence_ids(f)])
+                off = np.asarray(enc["offset_mapping"][f], dtype=np.int32).reshape(-1, 2)
+                off[seq != 1] = -1
+                input_ids.append(np.asarray(enc["input_ids"][f], dtype=np.int32))
+                offsets.append(off)
+                example_index.append(lo + i)
+                doc_start.append(w * (capacity - overlap))  # windows advance by capacity - overlap tokens
+                if "token_type_ids" in enc:
+                    types.append(np.asarray(enc["token_type_ids"][f], dtype=np.int8))
+                if labels:
+                    s, e = span_label(off, answers[lo + i])
+                    starts.append(s)
+                    ends.append(e)
     return QAFeatures(
-        input_ids=input_ids, token_type_ids=types or None, offsets=offsets, example_index=example_index,
+        input_ids=input_ids, token_type_ids=types or None, offsets=offsets,
+        example_index=np.asarray(example_index, dtype=np.int64),
         start_positions=np.asarray(starts, dtype=np.int64) if labels else None,
         end_positions=np.asarray(ends, dtype=np.int64) if labels else None,
         pad_token_id=tokenizer.pad_token_id or 0,
+        pad_to=cfg.max_length if cfg.padding == "max_length" else None,
+        doc_start=np.asarray(doc_start, dtype=np.int64),
     )
+
+
+def _overlap(cfg: FeatureConfig, question_tokens: int, specials: int) -> int:
+    """Tokens two consecutive windows share."""
+    if cfg.stride_mode == "overlap":
+        return cfg.doc_stride
+    # legacy: windows start doc_stride tokens apart, each holding max_length - |q| - specials context tokens
+    return max(0, cfg.max_length - cfg.doc_stride - question_tokens - specials)
 
 
 def span_label(off: np.ndarray, answers: dict) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import numpy as np
@@ -12,7 +13,7 @@ class MetricSink(Protocol):
     def log_histogram(self, key: str, step: int, values: np.ndarray, generation: int | None = None) -> None: ...
     def log_pair_stats(self, generation: int, key: str, rows: list[tuple[str, str, float, int]]) -> None: ...
     def log_eval(self, step: int, suite: str, cells: list[dict]) -> None: ...
-    def log_artifact(self, kind: str, path: str, step: int) -> None: ...
+    def log_artifact(self, kind: str, path: str, step: int, size: int | None = None) -> None: ...
     def progress(self, step: int, total: int, epoch: int) -> None: ...
     def should_stop(self) -> bool: ...
     def flush(self) -> None: ...
@@ -23,7 +24,7 @@ class NullSink:
     def log_histogram(self, key, step, values, generation=None): pass
     def log_pair_stats(self, generation, key, rows): pass
     def log_eval(self, step, suite, cells): pass
-    def log_artifact(self, kind, path, step): pass
+    def log_artifact(self, kind, path, step, size=None): pass
     def progress(self, step, total, epoch): pass
     def should_stop(self): return False
     def flush(self): pass
@@ -39,7 +40,7 @@ class MemorySink(NullSink):
     def log_histogram(self, key, step, values, generation=None): self.histograms.append((key, step, np.asarray(values), generation))
     def log_pair_stats(self, generation, key, rows): self.pairs.append((generation, key, list(rows)))
     def log_eval(self, step, suite, cells): self.evals.append((step, suite, list(cells)))
-    def log_artifact(self, kind, path, step): self.artifacts.append((kind, path, step))
+    def log_artifact(self, kind, path, step, size=None): self.artifacts.append((kind, path, step))
 
     def series(self, key):
         return [(s, v[key]) for s, v in self.metrics if key in v]
@@ -67,9 +68,9 @@ class FanoutSink:
         for s in self.sinks:
             s.log_eval(step, suite, cells)
 
-    def log_artifact(self, kind, path, step):
+    def log_artifact(self, kind, path, step, size=None):
         for s in self.sinks:
-            s.log_artifact(kind, path, step)
+            s.log_artifact(kind, path, step, size)
 
     def progress(self, step, total, epoch):
         for s in self.sinks:
@@ -81,3 +82,22 @@ class FanoutSink:
     def flush(self):
         for s in self.sinks:
             s.flush()
+
+    def flush_with_retry(self):
+        for s in self.sinks:
+            getattr(s, "flush_with_retry", s.flush)()
+
+
+class LogSink(NullSink):
+    """Evaluations and artifacts as lines of the worker log (training progress lines come from the loop)."""
+
+    def __init__(self, name: str = "xlqa.run"):
+        self.log = logging.getLogger(name)
+
+    def log_eval(self, step, suite, cells):
+        from engine.scoring.summary import format_summary, summarize
+        self.log.info("%s at step %d, %d cells, %d questions: %s", suite, step, len(cells),
+                      sum(int(c["n"]) for c in cells), format_summary(summarize(cells)))
+
+    def log_artifact(self, kind, path, step, size=None):
+        self.log.info("%s at step %d: %s", kind, step, path)

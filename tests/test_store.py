@@ -4,6 +4,7 @@ import pytest
 
 from db import Store
 from db.sink import StoreSink
+from db.store import RunTakenOver
 
 
 def make_run(store, kind="distill", **kw):
@@ -36,7 +37,7 @@ def test_resume_supersedes_points_after_the_checkpoint(store_url):
     store.write_batch(run, metrics=[("loss", "", s, 10.0 - s, None) for s in range(1, 9)],
                       evals=[{"step": 8, "checkpoint": "step", "suite": "x", "split": "", "lang_q": "en", "lang_c": "en",
                               "n": 1, "exact_match": 1.0, "f1": 1.0}])
-    store.truncate_after(run, 5)           # resumed from the checkpoint at step 5
+    store.truncate_to(run, 5)           # resumed from the checkpoint at step 5
     store.write_batch(run, metrics=[("loss", "", s, 20.0 - s, None) for s in range(6, 9)])
     series = store.metric_series(run, "loss")
     assert [s for s, _ in series] == list(range(1, 9))          # none duplicated, none dropped
@@ -71,7 +72,7 @@ def test_cancel_queued_run_at_once(store_url):
     store = Store(store_url)
     run = make_run(store)
     assert store.request_cancel(run)["status"] == "cancelled"
-    assert store.claim(run) is False
+    assert store.claim(run) is None
 
 
 def _writer(url, run_id, n):
@@ -114,3 +115,78 @@ def test_lease_one_scheduler_at_a_time(store_url):
     assert store.acquire_lease("b", 2, stale_after=-1)  # stale: taken over
     store.release_lease("b")
     assert not store.lease_alive()
+
+
+def test_resume_keeps_the_generations_it_will_not_compute_again(store_url):
+    """Generation rows (the teacher's per-pair mAP@k, its per-generation histogram) have no meaningful step:
+    a resume deletes exactly the generations the resumed run computes again."""
+    store = Store(store_url)
+    run = make_run(store)
+    pairs = [(g, "teacher_coef", "en", "de", 0.5 + g / 10, 7) for g in range(3)]
+    hist = [{"key": "coef_generation", "step": 10 * g, "generation": g, "bin_edges": [0, 1], "counts": [1],
+             "percentiles": {}} for g in range(3)]
+    store.write_batch(run, pairs=pairs, histograms=hist, metrics=[("loss", "", s, 1.0, None) for s in range(1, 26)])
+    store.truncate_to(run, step=20, generation=2)      # the checkpoint at step 20 has no teacher of generation 2
+    assert [p["generation"] for g in range(3) for p in store.pair_stats(run, generation=g)] == [0, 1]
+    assert [h["generation"] for h in store.histograms(run, "coef_generation")] == [0, 1]
+    assert max(s for s, _ in store.metric_series(run, "loss")) == 20
+    store.truncate_to(run)                             # from the start: nothing of the run is left
+    assert not store.pair_stats(run, generation=0) and not store.metric_series(run, "loss")
+
+
+def test_claims_are_compare_and_set_and_writes_are_fenced(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    first = store.claim(run, host="h")
+    assert first == 1 and store.claim(run, host="h") is None            # a second executor gets nothing
+    assert store.bind_worker(run, first, pid=100, host="h")
+    assert not store.bind_worker(run, first, pid=101, host="h")         # nor does a second worker process
+    store.write_batch(run, metrics=[("loss", "", 1, 1.0, None)], attempt=first)
+    assert store.mark_lost(run, first, "no heartbeat", "resume it")
+    with pytest.raises(RunTakenOver):                                   # the lost worker writes nothing more
+        store.write_batch(run, metrics=[("loss", "", 2, 1.0, None)], attempt=first)
+    with pytest.raises(RunTakenOver):
+        store.heartbeat(run, 2, 10, attempt=first)
+    assert store.requeue(run) and store.claim(run, host="h") == 2
+    with pytest.raises(RunTakenOver):                                   # nor after the run was claimed again
+        store.write_batch(run, metrics=[("loss", "", 2, 1.0, None)], attempt=first)
+    assert not store.finish(run, "done", attempt=first)
+    assert store.metric_series(run, "loss") == [(1, 1.0)]
+    assert store.get_run(run)["status"] == "running" and store.get_run(run)["attempt"] == 2
+
+
+class FlakyStore:
+    """A store whose writes fail `fail` times, then go through."""
+
+    def __init__(self, store, fail):
+        self.store, self.fail, self.calls = store, fail, 0
+
+    def write_batch(self, *args, **kwargs):
+        self.calls += 1
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("database went away")
+        return self.store.write_batch(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_failed_flush_keeps_its_rows_and_the_next_one_writes_them_once(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    flaky = FlakyStore(store, fail=2)
+    sink = StoreSink(flaky, run, interval=3600)        # flushes only when told to
+    sink.log_metrics(1, {"loss": 3.0})
+    sink.log_eval(1, "x", [{"lang_q": "en", "lang_c": "en", "n": 1, "exact_match": 0.0, "f1": 50.0}])
+    with pytest.raises(ConnectionError):
+        sink.flush()
+    sink.log_metrics(2, {"loss": 2.0})                 # arrives while the first batch waits
+    with pytest.raises(ConnectionError):
+        sink.flush()
+    assert sink.pending() == 3 and store.metric_series(run, "loss") == []
+    sink.flush()
+    assert store.metric_series(run, "loss") == [(1, 3.0), (2, 2.0)]
+    assert len(store.eval_cells(run)) == 1 and sink.pending() == 0
+    sink.close()
+    assert store.metric_series(run, "loss") == [(1, 3.0), (2, 2.0)] and flaky.calls == 3

@@ -131,6 +131,7 @@ def records_from_squad(obj, path, lang_q: str | None, lang_c: str | None, strict
 def load_squad_file(path: str | Path, lang: str | None = None, lang_q: str | None = None) -> datasets.Dataset:
     """One SQuAD-format file as a record table. `lang` overrides what the file name tells."""
     path = Path(path)
+    obj = read_json(path)  # a broken file is named as broken, whatever its name
     file_q, file_c = languages_of_file(path)
     lang_c = lang or file_c
     lang_q = lang_q or lang or file_q
@@ -140,7 +141,7 @@ def load_squad_file(path: str | Path, lang: str | None = None, lang_q: str | Non
     for code in (lang_q, lang_c):
         if code is not None:
             check_language(code, str(path))
-    return records_to_dataset(records_from_squad(read_json(path), path, lang_q, lang_c))
+    return records_to_dataset(records_from_squad(obj, path, lang_q, lang_c))
 
 
 def qa_files(folder: Path) -> list[Path]:

@@ -1,43 +1,61 @@
-"""Cancel: set the flag in the store (any host sees it at the next heartbeat) and SIGTERM a local worker."""
+"""What the CLI and the dashboard do to runs: cancel, resume, and bring the store up to date first.
+
+Cancel sets the flag in the store (any host sees it at the next heartbeat) and SIGTERMs a local worker.
+Resume queues a failed, lost or cancelled run again with every run after it. `reconcile` marks runs whose
+worker is gone or silent `lost` and restarts the scheduler when queued runs wait without one, so nothing
+stays `running` or `queued` forever because a process died."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+from pathlib import Path
 
 from db.store import Store
 
 
+def reconcile(store: Store) -> list[int]:
+    """Mark dead runs lost; start a scheduler if ready runs wait and none is alive. Returns the lost runs."""
+    if store.read_only:
+        return []
+    from engine.jobs.launch import ensure_scheduler
+    from engine.jobs.liveness import holder_alive, reap_stale
+    lost = reap_stale(store)
+    if store.ready_runs() and not store.lease_alive(holder_alive=holder_alive):
+        ensure_scheduler(store)
+    return lost
+
+
 def cancel_run(store: Store, run_id: int) -> str:
+    reconcile(store)
     run = store.request_cancel(run_id)
     if run["status"] == "cancelled":
         return f"run {run_id} cancelled (it had not started)"
     if run["status"] != "running":
-        return f"run {run_id} is {run['status']}: nothing to cancel"
+        tip = f"; `xlqa-run resume {run_id}` continues it" if run["status"] in ("lost", "failed") else ""
+        return f"run {run_id} is {run['status']}: nothing to cancel{tip}"
     if run["pid"] and run["host"] == socket.gethostname():
         try:
             os.kill(run["pid"], signal.SIGTERM)
         except ProcessLookupError:
             pass
-    return f"run {run_id}: stopping at the next step with a checkpoint"
+    return f"run {run_id}: stopping at its next batch (training writes a checkpoint first)"
 
 
 def resume_run(store: Store, run_id: int) -> str:
-    """Queue a failed, lost or cancelled run again (training continues from its last checkpoint), with the
-    downstream runs its failure had ended; make sure a scheduler runs. ValueError for any other status."""
-    from pathlib import Path
-
+    """Queue a failed, lost or cancelled run again (training continues from its newest complete checkpoint)
+    with every run after it that had ended; make sure a scheduler runs. ValueError for any other status."""
     from engine.jobs.launch import ensure_scheduler
+    from engine.train.checkpoint import latest_checkpoint
+    reconcile(store)
     run = store.get_run(run_id)
     if run is None:
         raise ValueError(f"no run {run_id}")
-    if run["status"] not in ("failed", "lost", "cancelled"):
+    if not store.requeue(run_id, resume=True):
         raise ValueError(f"run {run_id} is {run['status']}: only failed, lost or cancelled runs resume")
-    store.requeue(run_id, resume=True)
-    for later in store.runs_with_status("failed", "cancelled"):
-        if later["depends_on"] == run_id:
-            store.requeue(later["id"], resume=False)
+    later = [r for r in store.dependents(run_id) if store.requeue(r, resume=True)]
     ensure_scheduler(store)
-    from_ckpt = (Path(run["output_dir"]) / "checkpoint").exists()
-    return f"run {run_id} queued again" + (" (from its last checkpoint)" if from_ckpt else " (from the start)")
+    ckpt = latest_checkpoint(Path(run["output_dir"]))
+    where = f" (from its checkpoint {ckpt.name})" if ckpt else " (from the start)"
+    return f"run {run_id} queued again{where}" + (f", with runs {', '.join(map(str, later))} after it" if later else "")

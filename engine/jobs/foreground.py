@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -25,7 +27,7 @@ class RichProgressSink(NullSink):
         desc = f"{self.label} epoch {epoch}" + (f" loss {self.loss:.3f}" if self.loss is not None else "")
         self.bar.update(self.task, completed=step, total=total, description=desc)
 
-    def log_metrics(self, step, values):
+    def log_metrics(self, step, values, context=""):
         if "loss" in values:
             self.loss = values["loss"]
 
@@ -42,15 +44,26 @@ def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         for run_id in ids:
-            kind = store.get_run(run_id)["kind"]
-            if not store.claim(run_id, host=socket.gethostname(), pid=os.getpid()):
+            run = store.get_run(run_id)
+            attempt = store.claim(run_id, host=socket.gethostname())
+            if attempt is None or not store.bind_worker(run_id, attempt, os.getpid(), socket.gethostname()):
                 continue
-            sink = RichProgressSink(progress, f"run {run_id} {kind}")
+            sink = RichProgressSink(progress, f"run {run_id} {run['kind']}")
+            # the progress lines also go to the run's worker.log, so `xlqa-run logs` shows foreground runs too
+            Path(run["output_dir"]).mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(Path(run["output_dir"]) / "worker.log", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+            xlqa_log = logging.getLogger("xlqa")
+            xlqa_log.setLevel(logging.INFO)
+            xlqa_log.addHandler(handler)
             try:
-                status = execute(store, run_id, extra_sink=sink)
+                status = execute(store, run_id, attempt, extra_sink=sink)
             except Exception as e:  # recorded in the run row by execute
                 console.print(f"[red]run {run_id} failed:[/] {e}\n[dim]{store.get_run(run_id)['hint']}[/]")
                 status = "failed"
+            finally:
+                xlqa_log.removeHandler(handler)
+                handler.close()
             progress.update(sink.task, completed=progress.tasks[sink.task].total or 1, total=progress.tasks[sink.task].total or 1)
             if status != "done":
                 for later in ids[ids.index(run_id) + 1:]:

@@ -43,7 +43,8 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
 
 def ensure_scheduler(store: Store, log_dir: Path | None = None) -> int | None:
     """Start a detached scheduler unless a live one holds the lease. Returns the new pid, if any."""
-    if store.lease_alive():
+    from engine.jobs.liveness import holder_alive
+    if store.lease_alive(holder_alive=holder_alive):
         return None
     if log_dir is None:
         log_dir = Path(store.url.split(":///", 1)[-1]).parent if store.url.startswith("sqlite") else Path.home()

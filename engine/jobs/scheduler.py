@@ -1,5 +1,7 @@
 """The detached scheduler: starts ready runs as detached workers (one per free GPU, or on CPU), marks runs
-whose worker died `lost`, fails runs whose dependency failed, and exits when the queue is empty.
+whose worker is gone or silent `lost` (engine.jobs.liveness), fails runs whose dependency failed, and exits
+when the queue is empty. At most one scheduler per database: it holds a lease row and stops scheduling the
+moment it loses it.
 
     python -m engine.jobs.scheduler --db URL [--cpu-slots 1] [--poll 1.0]
 """
@@ -14,38 +16,16 @@ import sys
 import time
 from pathlib import Path
 
-from db.store import Store, age_seconds
+from db.session import StoreError
+from db.store import Store
 from engine.jobs.devices import pick_gpus, worker_env
-
-HEARTBEAT_STALE_S = 20.0
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (exited, not reaped) is not alive
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
+from engine.jobs.liveness import holder_alive, reap_stale
 
 
-def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def worker_command(run: dict, db_url: str, gpus: list[int], port: int) -> list[str]:
+def worker_command(run: dict, db_url: str, gpus: list[int], port: int, attempt: int | None = None) -> list[str]:
     base = ["-m", "engine.jobs.worker", "--db", db_url, "--run", str(run["id"])]
+    if attempt is not None:
+        base += ["--attempt", str(attempt)]
     if len(gpus) > 1:  # DDP across the job's GPUs; rank 0 writes the store
         return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_processes={len(gpus)}",
                 f"--main_process_port={port}", *base]
@@ -65,21 +45,15 @@ class Scheduler:
                 del self.children[run_id]
 
     def mark_lost(self):
-        host = socket.gethostname()
-        for run in self.store.runs_with_status("running"):
-            if run["host"] not in ("", host):
-                continue  # another machine's worker: only its own scheduler can tell
-            if not pid_alive(run["pid"]) and age_seconds(run["heartbeat_at"]) > 2 * self.poll:
-                tail = log_tail(Path(run["output_dir"]) / "worker.log")
-                self.store.finish(run["id"], "lost", error=f"worker process {run['pid']} is gone\n{tail}",
-                                  hint=f"`xlqa-run resume {run['id']}` continues from the last checkpoint")
-            elif age_seconds(run["heartbeat_at"]) > HEARTBEAT_STALE_S and not pid_alive(run["pid"]):
-                self.store.finish(run["id"], "lost", error="heartbeat stopped", hint=f"xlqa-run resume {run['id']}")
+        for run_id in reap_stale(self.store):
+            proc = self.children.pop(run_id, None)
+            if proc is not None and proc.poll() is None:  # started but never bound (or hung before binding)
+                proc.kill()
 
     def fail_blocked(self):
         for run in self.store.blocked_runs():
             self.store.finish(run["id"], "failed", error=f"run {run['dep_id']} it depends on is {run['dep_status']}",
-                              hint=f"fix and `xlqa-run resume {run['dep_id']}`, then `xlqa-run resume {run['id']}`")
+                              hint=f"`xlqa-run resume {run['dep_id']}` queues it and every run after it again")
 
     def start_ready(self):
         running = self.store.runs_with_status("running")
@@ -101,29 +75,43 @@ class Scheduler:
         out.mkdir(parents=True, exist_ok=True)
         port = self.next_port
         self.next_port += 1  # concurrent multi-GPU jobs need distinct rendezvous ports
-        if not self.store.claim(run["id"], host=socket.gethostname(), assigned_devices=",".join(map(str, gpus))):
+        attempt = self.store.claim(run["id"], host=socket.gethostname(), assigned_devices=",".join(map(str, gpus)))
+        if attempt is None:  # another executor took it
             return
+        env = {**worker_env(gpus, port), "XLQA_DETACHED": "1"}
         with open(out / "worker.log", "ab") as log:
-            proc = subprocess.Popen(worker_command(run, self.store.url, gpus, port), stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(worker_command(run, self.store.url, gpus, port, attempt), stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                    env=worker_env(gpus, port), cwd=str(Path(__file__).resolve().parents[2]))
-        self.store.update_run(run["id"], pid=proc.pid)
+                                    env=env, cwd=str(Path(__file__).resolve().parents[2]))
         self.children[run["id"]] = proc
 
     def loop(self, max_seconds: float | None = None):
-        if not self.store.acquire_lease(self.holder, os.getpid()):
+        if not self.store.acquire_lease(self.holder, os.getpid(), holder_alive=holder_alive):
             print("another scheduler holds the lease; exiting", flush=True)
             return
         started = time.monotonic()
         try:
             while True:
-                self.store.acquire_lease(self.holder, os.getpid())
-                self.reap()
-                self.mark_lost()
-                self.fail_blocked()
-                self.start_ready()
-                if not self.store.runs_with_status("queued", "running") and not self.children:
-                    break
+                try:
+                    renewed = self.store.acquire_lease(self.holder, os.getpid())
+                except StoreError as e:
+                    print(f"scheduler: {e}; retrying", flush=True)
+                    time.sleep(self.poll)
+                    continue
+                if not renewed:
+                    # another scheduler took over (this one stalled past the lease): two must never schedule at
+                    # once; the workers already started go on, heartbeating on their own
+                    print("lost the scheduler lease to another scheduler; stopping", flush=True)
+                    return
+                try:
+                    self.reap()
+                    self.mark_lost()
+                    self.fail_blocked()
+                    self.start_ready()
+                    if not self.store.runs_with_status("queued", "running") and not self.children:
+                        break
+                except StoreError as e:  # a locked or briefly unreachable database: try again next poll
+                    print(f"scheduler: {e}; retrying", flush=True)
                 if max_seconds and time.monotonic() - started > max_seconds:
                     break
                 time.sleep(self.poll)

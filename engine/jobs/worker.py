@@ -1,27 +1,38 @@
-"""One job in its own process: `python -m engine.jobs.worker --db URL --run ID` (under `accelerate launch`
-for more than one GPU; rank 0 writes the store).
+"""One job in its own process: `python -m engine.jobs.worker --db URL --run ID [--attempt N]` (under
+`accelerate launch` for more than one GPU; rank 0 writes the store).
 
-SIGTERM: a training job stops at the next optimizer step with a checkpoint and is marked cancelled; other
-jobs stop at once. An uncaught exception marks the run failed with the traceback and a hint.
+The worker claims its run atomically before anything else: started by the scheduler it binds the attempt
+the scheduler claimed (`--attempt`); started by hand or by another executor it claims the queued run
+itself. A second process for the same run is refused (exit 3).
+
+SIGTERM (`cancel`): every stage stops at its next batch; training writes a checkpoint first; the run ends
+`cancelled`. An uncaught exception marks the run failed with the traceback and a hint. Every start
+truncates the run's rows to the point it resumes from (its newest complete checkpoint, or nothing), so a
+killed and resumed run holds the rows of an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import signal
+import socket
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from db.sink import StoreSink
-from db.store import Store
-from engine.config import from_dict
-from engine.sink import FanoutSink, NullSink
-from engine.train.loop import Cancelled
+from db.store import RunTakenOver, Store
+from engine import cancel as cancellation
+from engine.cancel import Cancelled
+from engine.sink import FanoutSink, LogSink, NullSink
 
 TRAIN_KINDS = ("teacher", "distill")
+EXIT_REFUSED = 3
+log = logging.getLogger("xlqa.worker")
 
 
 def hint_for(exc: BaseException) -> str:
@@ -44,9 +55,24 @@ def upstream_dir(store: Store, run: dict) -> Path:
     return Path(dep["output_dir"])
 
 
-def execute(store: Store, run_id: int, extra_sink=None) -> str:
+def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=None, store_sink=None) -> str:
+    """Run one claimed job in this process; returns its final status (done, cancelled, failed)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: cancellation.request())
+    cancellation.reset()
+    try:
+        return _execute(store, run_id, attempt, extra_sink, store_sink)
+    finally:
+        cancellation.reset()
+        if previous is not None:  # a foreground run, a demo or a test must get SIGTERM back as it was
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_sink) -> str:
+    from engine.config import from_dict
     from engine.pipeline import TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, trained_qids
-    from engine.train.checkpoint import load_state
+    from engine.train.checkpoint import latest_checkpoint, resume_point
     from engine.train.loop import make_accelerator
 
     run = store.get_run(run_id)
@@ -55,30 +81,21 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
     out.mkdir(parents=True, exist_ok=True)
     acc = make_accelerator(cfg) if run["kind"] in TRAIN_KINDS else None
     main = acc is None or acc.is_main_process
-    store_sink = StoreSink(store, run_id) if main else NullSink()
-    sink = FanoutSink(store_sink, extra_sink) if (extra_sink is not None and main) else store_sink
-    stop = {"requested": False}
-
-    def on_term(signum, frame):
-        stop["requested"] = True
-        if main:
-            store_sink.request_stop()
-        if run["kind"] not in TRAIN_KINDS:
-            raise Cancelled("terminated")
-    signal.signal(signal.SIGTERM, on_term)
-    if not main:
-        sink.should_stop = lambda: stop["requested"]
+    if main and store_sink is None:
+        store_sink = StoreSink(store, run_id, attempt=attempt)
+    sink = FanoutSink(store_sink, LogSink(), extra_sink) if main else NullSink()
     try:
+        checkpoint = latest_checkpoint(out) if run["kind"] in TRAIN_KINDS else None
+        point = resume_point(checkpoint)
+        if main:
+            store.truncate_to(run_id, point.step, point.generation, attempt=attempt)
+            log.info("run %d (%s) attempt %s: %s", run_id, run["kind"], attempt,
+                     f"resuming from {checkpoint.name}" if checkpoint else "starting")
         if run["kind"] == "sample":
             run_sample(cfg, out, sink)
         elif run["kind"] in TRAIN_KINDS:
             records = load_train_file(upstream_dir(store, run) / TRAIN_DATA)
-            resume_from = None
-            if run["resume"] and (out / "checkpoint").exists():
-                resume_from = out / "checkpoint"
-                if main:
-                    store.truncate_after(run_id, load_state(resume_from)["counters"]["global_step"])
-            run_train(cfg, out, sink, records, resume_from, acc)
+            run_train(cfg, out, sink, records, checkpoint, acc)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
             run_evaluate(cfg, cfg.model.source, sink, output_dir=out)
         elif run["kind"] == "evaluate":
@@ -90,14 +107,18 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"
+    except RunTakenOver:
+        raise
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the run row
         if main:
-            store_sink.close()
-            store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc))
+            log.error("run %d failed: %s", run_id, exc)
+            _close(store_sink)
+            store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc), attempt=attempt)
         raise
     if main:
-        store_sink.close()
-        store.finish(run_id, status)
+        _close(store_sink)
+        store.finish(run_id, status, attempt=attempt)
+        log.info("run %d: %s", run_id, status)
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():  # DDP: leave together, or gloo/nccl threads abort at exit
         dist.barrier()
@@ -105,15 +126,50 @@ def execute(store: Store, run_id: int, extra_sink=None) -> str:
     return status
 
 
+def _close(store_sink) -> None:
+    try:
+        store_sink.close()
+    except RunTakenOver:
+        raise
+    except Exception as e:  # the rows are lost only if the store stays unreachable through every retry
+        log.error("could not write the last rows to the store: %s", e)
+
+
+def configure_logging(stream=None, path: Path | None = None) -> None:
+    """Progress lines (stage, epoch, step, loss, ETA, evaluation) to the worker log."""
+    handler = logging.StreamHandler(stream or sys.stdout) if path is None else logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger("xlqa")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
     ap.add_argument("--run", type=int, required=True)
+    ap.add_argument("--attempt", type=int, default=None, help="the attempt the scheduler claimed (else: claim the queued run)")
     args = ap.parse_args(argv)
+    configure_logging()
     store = Store(args.db)
-    if int(os.environ.get("RANK", "0")) == 0:
-        store.update_run(args.run, pid=os.getpid())
-    status = execute(store, args.run)
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    attempt, store_sink = args.attempt, None
+    if rank0:
+        host = socket.gethostname()
+        if attempt is None:
+            attempt = store.claim(args.run, host=host)
+            if attempt is None:
+                run = store.get_run(args.run)
+                print(f"run {args.run} is {run['status'] if run else 'not in this database'}: another executor "
+                      "has it, or it is not queued; nothing to do", file=sys.stderr)
+                return EXIT_REFUSED
+        pgid = os.getpgid(0) if os.environ.get("XLQA_DETACHED") else None
+        if not store.bind_worker(args.run, attempt, os.getpid(), host, pgid):
+            print(f"run {args.run}, attempt {attempt}: already taken by another process, or no longer running; "
+                  "this worker exits", file=sys.stderr)
+            return EXIT_REFUSED
+        store_sink = StoreSink(store, args.run, attempt=attempt)  # heartbeats from here on, before heavy imports
+    status = execute(store, args.run, attempt, store_sink=store_sink)
     print(f"run {args.run}: {status}", flush=True)
     return 0
 

@@ -8,6 +8,7 @@ window statistics stay on the device between logging steps (no host syncs in the
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import nullcontext
@@ -18,18 +19,19 @@ import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from engine import cancel as cancellation
+from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
 from engine.evaluate import evaluate_suite
-from engine.scoring.summary import summarize
 from engine.features import QAFeatures
 from engine.losses import ce_loss, distillation_loss
+from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
-from engine.train.checkpoint import load_state, save_checkpoint, set_rng_state
+from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
-
-class Cancelled(Exception):
-    """The sink asked to stop; a checkpoint was written first."""
+log = logging.getLogger("xlqa.train")
+__all__ = ["Cancelled", "TrainResult", "make_accelerator", "train"]
 
 
 @dataclass
@@ -80,7 +82,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     optimizer = _optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
     counters = {"epoch": 0, "micro_in_epoch": 0, "global_step": 0, "best": -1.0}
-    teacher_state = None
+    teacher_state = window_state = None
     if resume_from is not None:
         from transformers import AutoModelForQuestionAnswering
         state = load_state(resume_from)
@@ -89,13 +91,14 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
         counters = state["counters"]
-        teacher_state = state["teacher"]
+        teacher_state, window_state = state["teacher"], state.get("window")
+        log.info("resuming from %s: epoch %d, step %d", resume_from, counters["epoch"], counters["global_step"])
     model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
     device = acc.device
     distill = tc.stage == "distill"
     autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(acc.mixed_precision)
     teacher: TeacherCache | None = TeacherCache.from_state(teacher_state, device) if teacher_state else None
-    best_dir, last_dir = None, output_dir / "checkpoint"
+    best_dir, last_dir = None, output_dir / LINK
     if (output_dir / "best").exists():
         best_dir = output_dir / "best"
 
@@ -103,40 +106,58 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         nonlocal best_dir
         if dev_records is None or not main:
             return
+        log.info("dev evaluation (%s) at step %d: %d questions", cfg.eval.dev, step, len(dev_records))
         cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
-                               tc.eval_batch_size, device, autocast)
+                                  tc.eval_batch_size, device, autocast)
         sink.log_eval(step, cfg.eval.dev, cells)
         summary = summarize(cells)
         score = summary["gxlt"]
+        log.info("dev %s at step %d: %s", cfg.eval.dev, step, format_summary(summary))
         sink.log_metrics(step, {"dev_gxlt_f1": score, "dev_xlt_f1": summary["xlt"]})
         if score > counters["best"]:
             counters["best"] = score
-            best_dir = output_dir / "best"
-            acc.unwrap_model(model).save_pretrained(best_dir)
-            tokenizer.save_pretrained(best_dir)
+            best_dir = promote_best(output_dir, acc.unwrap_model(model), tokenizer, step)
             sink.log_artifact("best", str(best_dir), step)
         model.train()
 
     def checkpoint(mid_epoch: bool):
+        """Rows up to this step reach the store before the checkpoint becomes visible: a kill after it
+        resumes with every row, a kill before it resumes from the previous one (and truncates to it)."""
         acc.wait_for_everyone()
         if main:
-            save_checkpoint(last_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler, dict(counters),
-                            teacher if (distill and mid_epoch) else None)
-            sink.log_artifact("checkpoint", str(last_dir), counters["global_step"])
-            sink.flush()
+            partial = write_partial(output_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler,
+                                    dict(counters), teacher if (distill and mid_epoch) else None, window.state())
+            sink.log_artifact("checkpoint", str(output_dir / LINK), counters["global_step"],
+                              sum(f.stat().st_size for f in partial.rglob("*") if f.is_file()))
+            try:
+                flush = getattr(sink, "flush_with_retry", sink.flush)
+                flush()
+            except Exception as e:  # the rows are kept in memory; without them on disk, keep the older checkpoint
+                log.warning("checkpoint at step %d not published: the store could not be written (%s)",
+                            counters["global_step"], e)
+                return
+            publish(partial, tc.keep_checkpoints)
+            log.info("checkpoint at step %d (epoch %d)", counters["global_step"], counters["epoch"])
 
     window = _Window(device)
+    if window_state:
+        window.load_state(window_state, device)
     model.train()
     n = len(feats)
     t0 = time.perf_counter()
+    eta = _Eta(counters["global_step"])
+    log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s",
+             tc.stage, n, total_steps, steps_per_epoch, world, device)
     while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
         epoch = counters["epoch"]
         if distill and (teacher is None or teacher.generation != epoch):
             # generation `epoch`: the teacher is the model as it is now (epoch 0: the initial model)
+            log.info("generation %d: teacher pass over %d features", epoch, len(feats))
             teacher = compute_teacher(acc.unwrap_model(model), feats, epoch, dc.coefficient, dc.k, dc.window,
                                       tc.eval_batch_size, device, autocast)
             if main:
                 _log_generation(sink, teacher, feature_pairs, counters["global_step"])
+                log.info("generation %d: teacher %s mean %.3f", epoch, dc.coefficient, float(teacher.coef.float().mean()))
         order = _epoch_order(n, tc.seed, epoch)
         for micro in range(counters["micro_in_epoch"], micro_per_epoch):
             lo = micro * tc.batch_size * world
@@ -180,13 +201,15 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             if main:
                 sink.progress(step, total_steps, epoch)
             if step % tc.log_every == 0:
-                window.emit(acc, sink, step, scheduler.get_last_lr()[0], time.perf_counter() - t0)
+                values = window.emit(acc, sink, step, scheduler.get_last_lr()[0], time.perf_counter() - t0)
                 t0 = time.perf_counter()
+                if main:
+                    eta.log(step, total_steps, epoch, values)
             if tc.eval_every and step % tc.eval_every == 0:
                 evaluate_dev(step)
             if tc.checkpoint_every and step % tc.checkpoint_every == 0:
                 checkpoint(mid_epoch=True)
-            if sink.should_stop():
+            if sink.should_stop() or cancellation.requested():
                 checkpoint(mid_epoch=True)
                 raise Cancelled(f"stopped at step {step}")
             if tc.max_steps and step >= tc.max_steps:
@@ -238,7 +261,17 @@ class _Window:
     def add_coefs(self, coef):
         self.coefs.append(coef.detach())
 
-    def emit(self, acc, sink, step, lr, seconds):
+    def state(self) -> dict:
+        """The open window's sums, so a resumed run logs the same values as an uninterrupted one."""
+        return {"sums": {k: v.detach().cpu() for k, v in self.sums.items()}, "count": self.count,
+                "examples": self.examples, "coefs": torch.cat(self.coefs).cpu() if self.coefs else None}
+
+    def load_state(self, state: dict, device) -> None:
+        self.sums = {k: v.to(device) for k, v in state["sums"].items()}
+        self.count, self.examples = state["count"], state["examples"]
+        self.coefs = [state["coefs"].to(device)] if state["coefs"] is not None else []
+
+    def emit(self, acc, sink, step, lr, seconds) -> dict:
         """Collective over processes (every rank calls it); the main process writes."""
         keys = sorted(self.sums)
         sums = torch.stack([self.sums[k].float() for k in keys])
@@ -255,3 +288,25 @@ class _Window:
             if coefs is not None:
                 sink.log_histogram("coef", step, coefs.float().cpu().numpy())
         self.reset()
+        return values
+
+
+class _Eta:
+    """Progress lines for the worker log: step, epoch, loss, speed and time left."""
+
+    def __init__(self, start_step: int):
+        self.start_step, self.t0 = start_step, time.perf_counter()
+
+    def log(self, step: int, total: int, epoch: int, values: dict) -> None:
+        done = step - self.start_step
+        left = (time.perf_counter() - self.t0) / done * (total - step) if done > 0 else float("nan")
+        extra = "".join(f" {k} {values[k]:.4f}" for k in ("loss_ce", "loss_kl", "coef") if k in values)
+        log.info("epoch %d step %d/%d loss %.4f%s lr %.2e %.1f ex/s ETA %s", epoch, step, total, values.get("loss", float("nan")),
+                 extra, values.get("lr", 0.0), values.get("examples_per_s", 0.0), _clock(left))
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine import cancel
 from engine.features import QAFeatures, length_grouped_batches
 from engine.losses import MASK_VALUE, coefficient_per_example
 
@@ -41,11 +42,12 @@ def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int
                     device, autocast_dtype=None, store_dtype=torch.float16) -> TeacherCache:
     was_training = model.training
     model.eval()
-    n, width = len(feats), int(feats.lengths.max())
+    n, width = len(feats), feats.width
     start = torch.full((n, width), MASK_VALUE, dtype=store_dtype, device=device)
     end = torch.full((n, width), MASK_VALUE, dtype=store_dtype, device=device)
     coef = torch.empty(n, device=device)
     for idx in length_grouped_batches(feats.lengths, batch_size):
+        cancel.check()
         b = {key: v.to(device) for key, v in feats.batch(idx).items()}
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b.get("token_type_ids"))
