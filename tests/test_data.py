@@ -168,3 +168,16 @@ def test_mlqa_dev_subsets_per_cell(root, per_cell, request):
     assert {p: pairs.count(p) for p in set(pairs)} == {(q, c): per_cell for q in langs for c in langs}
     again = suite_records("mlqa-dev", langs, data, max_per_cell=per_cell, seed=1)
     assert list(again["id"]) == list(table["id"])
+
+
+def test_cli_score_refuses_predictions_for_another_dataset(tmp_path, fixture_data):
+    gold = fixture_data / "xquad/xquad.de.json.gz"
+    other = load_squad_file(fixture_data / "mlqa/dev/dev-context-de-question-de.json.gz")
+    p = write(tmp_path, "preds.json", {r["id"]: r["answers"]["text"][0] for r in other})
+    result = CliRunner().invoke(main, ["score", "--dataset", str(gold), "--predictions", str(p), "--metric", "squad"])
+    assert result.exit_code == 2 and "0 of 62 ids match" in result.output
+    assert "Unanswered question" not in result.output
+    some = write(tmp_path, "some.json", {r["id"]: r["answers"]["text"][0] for r in load_squad_file(gold).select(range(31))})
+    partial = CliRunner().invoke(main, ["score", "--dataset", str(gold), "--predictions", str(some), "--metric", "squad"])
+    assert partial.exit_code == 0 and "31 of 62 questions have no prediction" in partial.output
+    assert json.loads(partial.stdout.strip().splitlines()[-1])["f1"] == 50.0
