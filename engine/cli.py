@@ -217,6 +217,13 @@ def load_config(config_path, overrides):
         raise InputError(str(e)) from e
 
 
+def print_dry_run(cfg) -> None:
+    from engine.dryrun import dry_run
+    for line in dry_run(cfg).lines():
+        click.echo(line)
+    click.echo("dry run: nothing was queued or written")
+
+
 def check_before_queueing(cfg):
     """Nothing is queued when the config names a missing path or a broken data file (exit 2)."""
     from engine.preflight import preflight
@@ -235,8 +242,10 @@ def get_run_or_fail(store, run_id):
 @main.command(context_settings=CONTEXT)
 @click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
+@click.option("--dry-run", is_flag=True, help="check, sample, featurize, run one micro-batch and count the evaluation; "
+                                              "write nothing")
 @db_option
-def run(config_path, overrides, db_url):
+def run(config_path, overrides, dry_run, db_url):
     """Run an experiment in the foreground with progress bars (sample, train, evaluate), recorded in the store.
 
     \b
@@ -246,6 +255,8 @@ def run(config_path, overrides, db_url):
     from engine.jobs.foreground import run_foreground
     cfg = load_config(config_path, overrides)
     check_before_queueing(cfg)
+    if dry_run:
+        return print_dry_run(cfg)
     status = run_foreground(open_store(db_url), cfg)
     sys.exit(0 if status == "done" else 1)
 
@@ -254,11 +265,12 @@ def run(config_path, overrides, db_url):
 @click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
 @click.option("--devices", default="", help="GPU indexes as nvidia-smi numbers them (e.g. 0,1), or cpu; default: any free")
+@click.option("--dry-run", is_flag=True, help="check, sample, featurize, run one micro-batch; queue nothing")
 @click.option("--no-scheduler", is_flag=True,
               help="queue only: another executor starts the workers (`python -m engine.jobs.worker --db URL --run ID` "
                    "claims a queued run atomically)")
 @db_option
-def launch(config_path, overrides, devices, no_scheduler, db_url):
+def launch(config_path, overrides, devices, dry_run, no_scheduler, db_url):
     """Queue an experiment as background jobs and return at once; a detached scheduler runs them.
 
     Closing the terminal or the SSH session stops nothing. Watch with `xlqa-run list` or `xlqa`.
@@ -271,6 +283,8 @@ def launch(config_path, overrides, devices, no_scheduler, db_url):
     from engine.jobs.launch import ensure_scheduler, plan
     cfg = load_config(config_path, overrides)
     check_before_queueing(cfg)
+    if dry_run:
+        return print_dry_run(cfg)
     store = open_store(db_url)
     ids = plan(store, cfg, devices)
     if not no_scheduler:

@@ -38,8 +38,10 @@ def _help(text: str, **kw):
 class DataConfig:
     train: str = _help("training data: a file, a folder (XQuAD / MLQA layout), `synthetic` or `hub:NAME`", default="synthetic")
     languages: list[str] = _help("languages of the parallel training data", default_factory=lambda: list(MLQA_LANGUAGES))
-    ntl: int = _help("target languages drawn per question id (0: monolingual pairs)", default=5)
-    en_centric: bool = _help("always include English among the drawn languages (the paper's default)", default=True)
+    ntl: int = _help("target languages drawn per question id: (1+ntl)^2 pairs English-centric, ntl^2 otherwise "
+                     "(0: every language of the question id, same-language pairs only)", default=5)
+    en_centric: bool = _help("draw ntl languages besides English and add English (the paper's default); false: "
+                             "draw ntl among all languages", default=True)
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
     max_train_examples: int = _help("cap on training examples after sampling: whole question ids drawn at random "
                                     "(seeded by train.seed), so the cap spans many paragraphs (0: all)", default=0)
@@ -58,7 +60,7 @@ class DataConfig:
             raise ConfigError("data.languages must include 'en' when data.en_centric = true")
         if self.sample:
             targets = len(set(self.languages) - {"en"}) if self.en_centric else len(set(self.languages))
-            if self.ntl > targets:
+            if self.ntl > targets:  # the official sampler silently takes every language then
                 what = "languages besides English" if self.en_centric else "languages"
                 raise ConfigError(f"data.ntl = {self.ntl}, but data.languages has only {targets} {what}: use "
                                   f"data.ntl <= {targets} (data.ntl = {targets} takes them all)")
@@ -95,6 +97,10 @@ class TrainConfig:
     keep_checkpoints: int = _help("complete checkpoints kept on disk (the newest ones)", default=1)
     eval_batch_size: int = _help("features per evaluation batch", default=64)
     max_steps: int = _help("stop after this many optimizer steps (0: run all epochs)", default=0)
+    mask_padding_logits: bool = _help("true: padding positions take no part in the softmax of CE, KL and mAP@k "
+                                      "(xlqa's default: the loss does not depend on how a batch is padded); false: "
+                                      "the paper's code, softmax over every position up to features.max_length "
+                                      "(needs features.padding = 'max_length')", default=True)
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -115,10 +121,14 @@ class DistillConfig:
     temperature: float = _help("softmax temperature T of teacher and student", default=2.0)
     a_ce: float = _help("weight of the CE term (0: the no-CE ablation)", default=1.0)
     a_kl: float = _help("weight of the KL term", default=1.0)
-    kl_direction: str = _help("forward KL(teacher||student), reverse, or symmetric (mean of both)", default="forward")
+    kl_direction: str = _help("forward KL(teacher||student), reverse KL(student||teacher), symmetric (their sum, "
+                              "as the paper's code), or symmetric-mean (half of it)", default="forward")
     coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", default="map@k")
     k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", default=10)
     window: int = _help("a hit is within [gold - window, gold + window) (map@k)", default=5)
+    teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
+                                     "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
+                                     "live in fp32: identical losses)", default="float16")
 
     def __post_init__(self):
         if self.temperature <= 0:
@@ -129,6 +139,8 @@ class DistillConfig:
             raise ConfigError(f"distill.kl_direction = {self.kl_direction!r}: use one of {KL_DIRECTIONS}")
         if self.coefficient not in COEFFICIENTS:
             raise ConfigError(f"distill.coefficient = {self.coefficient!r}: use one of {COEFFICIENTS}")
+        if self.teacher_cache_dtype not in ("float16", "float32"):
+            raise ConfigError(f"distill.teacher_cache_dtype = {self.teacher_cache_dtype!r}: use float16 or float32")
         if self.k < 1 or self.window < 0:
             raise ConfigError("distill.k must be >= 1 and distill.window >= 0")
 
@@ -144,12 +156,28 @@ class EvalConfig:
                                   default_factory=list)
     xlt_languages: list[str] = _help("languages of xlt_suites, e.g. el ru tr th (empty: eval.languages)",
                                      default_factory=list)
+    exclude_trained: bool = _help("leave out of evaluation the questions trained on and every question of their "
+                                  "paragraphs (true: fair when a suite shares questions with the training data, "
+                                  "e.g. XQuAD el/ru after training on XQuAD en/es; false: the paper's protocol, "
+                                  "scoring XQuAD el/ru/tr/th on all questions). MLQA never overlaps XQuAD.",
+                                  default=True)
+    checkpoint: str = _help("what the evaluate job scores: best (the best dev checkpoint; the final one without "
+                            "a dev suite) or final (the paper's code keeps each run's final model)", default="best")
+    max_context: bool = _help("decode a start only in the window where its token has the most context (the "
+                              "legacy SQuAD rule of the paper's evaluation); false: every window (HF run_qa.py)",
+                              default=False)
+    n_best: int = _help("top start and end positions searched per window", default=20)
+    max_answer_length: int = _help("longest answer in tokens", default=30)
 
     def __post_init__(self):
         for lang in self.languages:
             check_language(lang, "eval.languages")
         for lang in self.xlt_languages:
             check_language(lang, "eval.xlt_languages")
+        if self.checkpoint not in ("best", "final"):
+            raise ConfigError(f"eval.checkpoint = {self.checkpoint!r}: use best or final")
+        if self.n_best < 1 or self.max_answer_length < 1:
+            raise ConfigError("eval.n_best and eval.max_answer_length must be >= 1")
         both = sorted(set(self.suites) & set(self.xlt_suites))
         if both:
             raise ConfigError(f"eval.suites and eval.xlt_suites both name {', '.join(both)}: "
@@ -168,6 +196,9 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self):
+        if not self.train.mask_padding_logits and self.features.padding != "max_length":
+            raise ConfigError("train.mask_padding_logits = false needs features.padding = 'max_length': an unmasked "
+                              "softmax over dynamic padding would depend on each batch's longest feature")
         if self.train.stage == "evaluate" and not (self.eval.suites or self.eval.xlt_suites):
             raise ConfigError("train.stage = 'evaluate' needs eval.suites or eval.xlt_suites")
         if self.train.stage == "evaluate" and self.model.source.startswith(TINY_PREFIX):

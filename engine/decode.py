@@ -25,8 +25,10 @@ def _to_numpy(x) -> np.ndarray:
 
 
 def best_spans(start_logits, end_logits, offsets, example_ids: Sequence, contexts: Mapping,
-               n_best: int = 20, max_answer_length: int = 30) -> dict:
-    """start/end_logits [F, L]; offsets [F, L, 2] int with -1 outside the context; -> {example_id: text}."""
+               n_best: int = 20, max_answer_length: int = 30, start_allowed=None) -> dict:
+    """start/end_logits [F, L]; offsets [F, L, 2] int with -1 outside the context; -> {example_id: text}.
+    start_allowed [F, L] bool: the positions a span may start at among the top-n (the legacy max-context
+    rule filters starts after the top-n are chosen, as here)."""
     S, E, off = _to_numpy(start_logits), _to_numpy(end_logits), _to_numpy(offsets)
     F, L = S.shape
     answers = {ex: "" for ex in contexts}
@@ -40,7 +42,10 @@ def best_spans(start_logits, end_logits, offsets, example_ids: Sequence, context
         start_idx, end_idx = top_n_desc(S, n), top_n_desc(E, n)
     rows = np.arange(F)[:, None]
     # -inf marks a non-context token (logits must be finite); -inf + x stays -inf through the sum
-    start_top = np.where(off[rows, start_idx, 0] >= 0, S[rows, start_idx], -np.inf).astype(S.dtype)
+    start_ok = off[rows, start_idx, 0] >= 0
+    if start_allowed is not None:
+        start_ok &= _to_numpy(start_allowed)[rows, start_idx]
+    start_top = np.where(start_ok, S[rows, start_idx], -np.inf).astype(S.dtype)
     end_top = np.where(off[rows, end_idx, 0] >= 0, E[rows, end_idx], -np.inf).astype(E.dtype)
     scores = start_top[:, :, None] + end_top[:, None, :]                # [F, n, n], the input dtype
     # end - start as unsigned: one compare rejects both end < start and length > max_answer_length
@@ -92,7 +97,7 @@ def _codes(example_ids: Sequence) -> tuple[np.ndarray, list]:
 
 
 def best_spans_loop(start_logits, end_logits, offsets, example_ids: Sequence, contexts: Mapping,
-                    n_best: int = 20, max_answer_length: int = 30) -> dict:
+                    n_best: int = 20, max_answer_length: int = 30, start_allowed=None) -> dict:
     """The classic per-feature double loop; the reference `best_spans` must equal (tests, benchmark)."""
     S, E = _to_numpy(start_logits), _to_numpy(end_logits)
     off = [[None if s < 0 else (s, e) for s, e in row] for row in _to_numpy(offsets).tolist()]
@@ -109,6 +114,8 @@ def best_spans_loop(start_logits, end_logits, offsets, example_ids: Sequence, co
             for s in start_indexes:
                 for e in end_indexes:
                     if offset_mapping[s] is None or offset_mapping[e] is None:
+                        continue
+                    if start_allowed is not None and not start_allowed[f][s]:
                         continue
                     if e < s or e - s + 1 > max_answer_length:
                         continue

@@ -109,9 +109,23 @@ def suite_scorer(suite: str, context_language: str) -> str:
     return "mlqa" if context_language in MLQA_LANGUAGES else "squad"
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How logits become an answer: the n-best span search and the legacy max-context rule."""
+    n_best: int = 20
+    max_answer_length: int = 30
+    max_context: bool = False
+
+
+def decoding(eval_cfg) -> Decoding:
+    return Decoding(eval_cfg.n_best, eval_cfg.max_answer_length, eval_cfg.max_context)
+
+
 @torch.no_grad()
 def predict_logits(model, feats, batch_size: int, device, autocast_dtype=None):
-    """Start/end logits [F, Lmax] (float32, CPU) in feature order, length-grouped batches."""
+    """Start/end logits [F, width] (float32, CPU) in feature order, length-grouped batches. With dynamic
+    padding, a feature's padding positions get -1e4, so the answers do not depend on which features
+    shared its batch; padded to max_length (the paper's code) they keep the model's logits."""
     model.eval()
     width = feats.width
     start = torch.full((len(feats), width), -1e4)
@@ -122,19 +136,25 @@ def predict_logits(model, feats, batch_size: int, device, autocast_dtype=None):
         inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             out = model(**inputs)
-        w = out.start_logits.size(1)
-        start[idx, :w] = out.start_logits.float().cpu()
-        end[idx, :w] = out.end_logits.float().cpu()
+        s, e = out.start_logits.float(), out.end_logits.float()
+        if feats.pad_to is None:
+            pad = inputs["attention_mask"] == 0
+            s, e = s.masked_fill(pad, -1e4), e.masked_fill(pad, -1e4)
+        w = s.size(1)
+        start[idx, :w] = s.cpu()
+        end[idx, :w] = e.cpu()
     return start, end
 
 
-def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int, device, autocast_dtype=None) -> dict:
+def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int, device, autocast_dtype=None,
+            decode: Decoding = Decoding()) -> dict:
     feats = tokenize(records, tokenizer, feat_cfg, labels=False)
     start, end = predict_logits(model, feats, batch_size, device, autocast_dtype)
     ids = list(records["id"])
     example_ids = [ids[i] for i in feats.example_index]
+    allowed = feats.max_context_mask(start.size(1)) if decode.max_context else None
     return best_spans(start.numpy(), end.numpy(), feats.padded_offsets(width=start.size(1)), example_ids,
-                      dict(zip(ids, records["context"])))
+                      dict(zip(ids, records["context"])), decode.n_best, decode.max_answer_length, allowed)
 
 
 def score_cells(records, predictions: dict, suite: str) -> list[dict]:
@@ -151,7 +171,7 @@ def score_cells(records, predictions: dict, suite: str) -> list[dict]:
 
 
 def evaluate_suite(model, tokenizer, records, suite: str, feat_cfg: FeatureConfig, batch_size: int, device,
-                   autocast_dtype=None) -> tuple[list[dict], dict]:
+                   autocast_dtype=None, decode: Decoding = Decoding()) -> tuple[list[dict], dict]:
     """The suite's cells and the predictions ({id: answer text}) they were scored from."""
-    preds = predict(model, tokenizer, records, feat_cfg, batch_size, device, autocast_dtype)
+    preds = predict(model, tokenizer, records, feat_cfg, batch_size, device, autocast_dtype, decode)
     return score_cells(records, preds, suite), preds

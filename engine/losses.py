@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 COEFFICIENTS = ("none", "map@k", "map@k-example", "mrr@k", "mrr@k-example")
-KL_DIRECTIONS = ("forward", "reverse", "symmetric")
+KL_DIRECTIONS = ("forward", "reverse", "symmetric", "symmetric-mean")
 MASK_VALUE = -1e4  # finite: -inf would make 0 * log 0 terms NaN inside the KL
 
 
@@ -37,7 +37,9 @@ def kl_per_example(student_logits, teacher_logits, temperature: float, direction
     reverse = (log_s.exp() * (log_s - log_t)).sum(-1)     # KL(student || teacher)
     if direction == "reverse":
         return reverse
-    if direction == "symmetric":
+    if direction == "symmetric":       # the paper's code: forward + reverse
+        return forward + reverse
+    if direction == "symmetric-mean":  # half of it: the same weight as one direction
         return (forward + reverse) / 2
     raise ValueError(f"kl direction {direction!r}: use one of {KL_DIRECTIONS}")
 

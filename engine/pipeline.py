@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import evaluate_suite, suite_records
+from engine.evaluate import decoding, evaluate_suite, suite_records
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.naming import slug
@@ -77,19 +77,34 @@ def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=fr
     """A suite's cells without the questions trained on (and their paragraphs)."""
     e = cfg.eval
     langs = (e.xlt_languages or e.languages) if xlt_only else e.languages
-    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, cfg.train.seed,
-                         xlt_only=xlt_only, exclude_qids=frozenset(trained_qids))
+    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, cfg.train.seed, xlt_only=xlt_only,
+                         exclude_qids=frozenset(trained_qids) if e.exclude_trained else frozenset())
+
+
+def scored_checkpoint(cfg: ExperimentConfig, train_dir: str | Path) -> Path:
+    """The checkpoint the evaluate job scores: the best dev one (eval.checkpoint = best, when there is
+    one) or the final one (eval.checkpoint = final: the paper's code keeps each run's final model)."""
+    train_dir = Path(train_dir)
+    if cfg.eval.checkpoint == "best" and (train_dir / "best").exists():
+        return train_dir / "best"
+    return train_dir / "checkpoint"
 
 
 def trained_qids(records) -> frozenset[str]:
     return frozenset(r["qid"] for r in records)
 
 
-def tokenizer_texts(cfg: ExperimentConfig):
-    """A tiny model's tokenizer is trained on the synthetic set in every evaluation language, so that all
-    stages of an experiment (teacher, distill) share one vocabulary."""
-    table = generate(max(cfg.data.synthetic_paragraphs, 200), sorted(set(cfg.eval.languages) | set(cfg.data.languages)), seed=0)
-    return list(table["context"]) + list(table["question"])
+def tokenizer_texts(cfg: ExperimentConfig, records=None):
+    """The texts a tiny model's tokenizer is trained on: the synthetic set in every language it has among the
+    evaluation and training languages (all stages of a synthetic experiment share one vocabulary), plus the
+    training records when they are real data. Later stages load the tokenizer with the checkpoint."""
+    from engine.synthetic import LANGS
+    langs = sorted((set(cfg.eval.languages) | set(cfg.data.languages)) & set(LANGS)) or ["en"]
+    table = generate(max(cfg.data.synthetic_paragraphs, 200), langs, seed=0)
+    texts = list(table["context"]) + list(table["question"])
+    if records is not None and cfg.data.train != "synthetic":
+        texts += [r["context"] for r in records] + [r["question"] for r in records]
+    return texts
 
 
 TRAIN_DATA = "train_data.json.gz"
@@ -129,7 +144,7 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     acc = accelerator or make_accelerator(cfg)
     records = records if records is not None else training_records(cfg)
     source = str(resume_from) if resume_from else cfg.model.source
-    texts = tokenizer_texts(cfg) if parse_tiny(source) else None
+    texts = tokenizer_texts(cfg, records) if parse_tiny(source) else None
     model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
     pairs = [f"{records[i]['lang_q']}-{records[i]['lang_c']}" for i in feats.example_index]
@@ -154,7 +169,7 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     for suite, xlt_only in jobs:
         records = dev_records(cfg, suite, trained, xlt_only)
         cells, predictions = evaluate_suite(model, tokenizer, records, suite, cfg.features, cfg.train.eval_batch_size,
-                                            device)
+                                            device, decode=decoding(cfg.eval))
         if output_dir is not None:
             path = write_json(predictions, Path(output_dir) / f"predictions_{slug(suite.strip('/'), '_')}.json")
             sink.log_artifact("predictions", str(path), step)
@@ -185,6 +200,6 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     result = run_train(cfg, output_dir, sink, records, resume_from, acc)
     final = {}
     if acc.is_main_process and (cfg.eval.suites or cfg.eval.xlt_suites):
-        final = run_evaluate(cfg, result.best_dir or result.last_dir, sink, result.global_step, acc.device,
+        final = run_evaluate(cfg, scored_checkpoint(cfg, output_dir), sink, result.global_step, acc.device,
                              trained_qids(records), output_dir)
     return StageResult(result.global_step, result.best_score, str(result.best_dir) if result.best_dir else None, final)

@@ -1,9 +1,14 @@
-"""Cross-lingual sampling (the paper's data recipe).
+"""Cross-lingual sampling (the paper's data recipe, as its official sampler does it).
 
-Per qid, draw `ntl` target languages (besides English when English-centric, else among all), then emit
-every (question language, context language) pair over the drawn set, answers from the context language:
-N_seed * (1 + ntl)^2 examples. Each qid draws from its own RNG seeded by (seed, qid), so the result does
-not depend on file order, process or Python version.
+Per qid, among the languages the qid has (of `languages`):
+  English-centric  draw `ntl` target languages besides English and add English: (1 + ntl)^2 pairs
+  otherwise        draw `ntl` languages among all of them: ntl^2 pairs
+then emit every (question language, context language) pair over the drawn set, answers from the context
+language: N_seed * (1 + ntl)^2 examples when English-centric. When ntl is 0, or at least the number of
+languages there are to draw from, the qid keeps all its languages; ntl = 0 emits the same-language pairs
+only (one monolingual example per language: the paper's ntl = 0 point). Each qid draws from its own RNG
+seeded by (seed, qid), so the result does not depend on file order, process or Python version (the
+official sampler draws from one global RNG in file order: the same distribution, other draws).
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ from engine.data.records import records_to_dataset
 
 def draw_languages(qid: str, available: list[str], ntl: int, seed: int, en_centric: bool = True) -> list[str]:
     available = sorted(available)
-    rng = random.Random(f"{seed}:{qid}")
-    if en_centric:
-        if "en" not in available:
-            return []
-        pool = [lang for lang in available if lang != "en"]
-        return ["en"] + sorted(rng.sample(pool, min(ntl, len(pool))))
-    return sorted(rng.sample(available, min(ntl + 1, len(available))))
+    if en_centric and "en" not in available:
+        return []
+    pool = [lang for lang in available if lang != "en"] if en_centric else available
+    if ntl == 0 or ntl >= len(pool):
+        return available
+    drawn = random.Random(f"{seed}:{qid}").sample(pool, ntl)
+    return sorted(drawn + ["en"]) if en_centric else sorted(drawn)
 
 
 def sample_cross_lingual(table, languages: list[str], ntl: int, seed: int = 0, en_centric: bool = True) -> list[dict]:
@@ -41,6 +46,8 @@ def sample_cross_lingual(table, languages: list[str], ntl: int, seed: int = 0, e
         drawn = draw_languages(qid, list(rows), ntl, seed, en_centric)
         for lq in drawn:
             for lc in drawn:
+                if ntl == 0 and lq != lc:
+                    continue
                 ctx = rows[lc]
                 out.append({**ctx, "id": f"{qid}_{lq}-{lc}", "qid": qid, "lang_q": lq, "lang_c": lc,
                             "question": rows[lq]["question"]})

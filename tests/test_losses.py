@@ -22,7 +22,8 @@ def test_kl_hand_computed_with_temperature():
     rev = sum(qi * math.log(qi / pi) for pi, qi in zip(p, q))
     assert kl_per_example(student, teacher, 2.0, "forward").item() == pytest.approx(fwd)
     assert kl_per_example(student, teacher, 2.0, "reverse").item() == pytest.approx(rev)
-    assert kl_per_example(student, teacher, 2.0, "symmetric").item() == pytest.approx((fwd + rev) / 2)
+    assert kl_per_example(student, teacher, 2.0, "symmetric").item() == pytest.approx(fwd + rev)      # the paper's code
+    assert kl_per_example(student, teacher, 2.0, "symmetric-mean").item() == pytest.approx((fwd + rev) / 2)
 
 
 def test_reciprocal_rank_window_and_exact():
@@ -84,3 +85,22 @@ def test_coefficient_none_and_unknown():
     assert coefficient_per_example("none", ts, ts, torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long)).tolist() == [1.0] * 3
     with pytest.raises(ValueError, match="coefficient"):
         coefficient_per_example("map@5", ts, ts, torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long))
+
+
+def test_unmasked_softmax_runs_over_the_padding_like_the_papers_code():
+    """Two real positions and two padding positions whose logits the model set to 0 and log(2)."""
+    from engine.train.teacher_cache import masked_logits
+    logits = torch.tensor([[math.log(3.0), 0.0, 0.0, math.log(2.0)]])
+    mask = torch.tensor([[1, 1, 0, 0]])
+    gold = torch.tensor([0])
+    masked = ce_loss(masked_logits(logits, mask), masked_logits(logits, mask), gold, gold)
+    unmasked = ce_loss(masked_logits(logits, mask, False), masked_logits(logits, mask, False), gold, gold)
+    assert masked.item() == pytest.approx(-math.log(3 / 4))            # softmax over the 2 real positions
+    assert unmasked.item() == pytest.approx(-math.log(3 / 7))          # over all 4: 3 / (3 + 1 + 1 + 2)
+    # mAP@k: a padding position the teacher ranks high pushes the gold start down the list
+    teacher = torch.tensor([[0.0, 5.0, 9.0, -1.0, -2.0, -3.0]])
+    pad = torch.tensor([[1, 1, 0, 0, 0, 0]])
+    start = torch.tensor([1])
+    masked_rr = reciprocal_rank_at_k(masked_logits(teacher, pad), start, k=3, window=None).item()
+    unmasked_rr = reciprocal_rank_at_k(masked_logits(teacher, pad, False), start, k=3, window=None).item()
+    assert (masked_rr, unmasked_rr) == (1.0, 0.5)

@@ -3,6 +3,7 @@ import random
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
@@ -12,20 +13,37 @@ from engine.sampling import pair_counts, sample_cross_lingual
 LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
 
 
-def test_counts_follow_the_formula(fixture_data):
-    table = load_path(fixture_data / "xquad", LANGS)
-    for ntl in (0, 1, 3, 6, 9):
-        records = sample_cross_lingual(table, LANGS, ntl, seed=1)
-        drawn = min(ntl, 6) + 1
-        assert len(records) == 62 * drawn ** 2
+@pytest.mark.parametrize("root, questions", [("fixture_data", 62), ("full_data", 1190)])
+def test_counts_follow_the_official_sampler(root, questions, request):
+    """English-centric: (1 + ntl)^2 pairs per qid; ntl = 0: every language of the qid, same-language pairs
+    only (the official sampler's 8,330 examples on XQuAD); non-English-centric: ntl^2."""
+    table = load_path(request.getfixturevalue(root) / "xquad", LANGS)
+    for ntl in (1, 3, 6):
+        assert len(sample_cross_lingual(table, LANGS, ntl, seed=1)) == questions * (1 + ntl) ** 2
     mono = sample_cross_lingual(table, LANGS, 0, seed=1)
-    assert all(r["lang_q"] == r["lang_c"] == "en" for r in mono)
+    assert len(mono) == questions * 7 and all(r["lang_q"] == r["lang_c"] for r in mono)
+    assert {r["lang_c"] for r in mono} == set(LANGS)
+    for ntl in (2, 5):
+        other = sample_cross_lingual(table, LANGS, ntl, seed=1, en_centric=False)
+        assert len(other) == questions * ntl ** 2
+        assert any(("en", "en") not in {(r["lang_q"], r["lang_c"]) for r in other if r["qid"] == q}
+                   for q in {r["qid"] for r in other})
+
+
+def test_question_ids_with_fewer_languages_keep_all_they_have(fixture_data):
+    """MLQA-dev as training data: an id is in English and up to 3 others; ntl = 5 takes all of them."""
+    table = load_path(fixture_data / "mlqa/dev", LANGS)
+    langs_of = {}
+    for r in table:
+        langs_of.setdefault(r["qid"], set()).add(r["lang_c"])
+    records = sample_cross_lingual(table, LANGS, 5, seed=0)
+    assert len(records) == sum(len(v) ** 2 for v in langs_of.values())
 
 
 def test_answers_from_context_language_question_from_question_language(fixture_data):
     table = load_path(fixture_data / "xquad", ["en", "de", "zh"])
     rows = {(r["qid"], r["lang_c"]): r for r in table}
-    for r in sample_cross_lingual(table, ["en", "de", "zh"], 2, seed=0)[:300]:
+    for r in sample_cross_lingual(table, ["en", "de", "zh"], 2, seed=0):
         assert r["id"] == f"{r['qid']}_{r['lang_q']}-{r['lang_c']}"
         assert r["question"] == rows[(r["qid"], r["lang_q"])]["question"]
         assert r["context"] == rows[(r["qid"], r["lang_c"])]["context"]
@@ -36,8 +54,8 @@ def test_en_centric_and_non_en_centric(synthetic_small):
     langs = ["en", "es", "de", "ar"]
     en = sample_cross_lingual(synthetic_small, langs, 1, seed=3)
     assert all(("en", "en") in {(r["lang_q"], r["lang_c"]) for r in en if r["qid"] == q} for q in {r["qid"] for r in en})
-    other = sample_cross_lingual(synthetic_small, langs, 1, seed=3, en_centric=False)
-    assert len(other) == len(en)
+    other = sample_cross_lingual(synthetic_small, langs, 2, seed=3, en_centric=False)
+    assert len(other) == len(en)                       # 2^2 = (1 + 1)^2
     assert any("en" not in (r["lang_q"], r["lang_c"]) for r in other)
 
 

@@ -71,7 +71,8 @@ def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=No
 
 def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_sink) -> str:
     from engine.config import from_dict
-    from engine.pipeline import TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, trained_qids
+    from engine.pipeline import (TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, scored_checkpoint,
+                                 trained_qids)
     from engine.train.checkpoint import latest_checkpoint, resume_point
     from engine.train.loop import make_accelerator
 
@@ -101,7 +102,7 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
         elif run["kind"] == "evaluate":
             trained_run = store.get_run(run["depends_on"])
             src = upstream_dir(store, run)
-            model_dir = src / "best" if (src / "best").exists() else src / "checkpoint"
+            model_dir = scored_checkpoint(cfg, src)
             trained = trained_qids(load_train_file(upstream_dir(store, trained_run) / TRAIN_DATA))
             run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained, output_dir=out)
         status = "done"

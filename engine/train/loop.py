@@ -22,7 +22,7 @@ from transformers import get_linear_schedule_with_warmup
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
-from engine.evaluate import evaluate_suite
+from engine.evaluate import decoding, evaluate_suite
 from engine.features import QAFeatures
 from engine.losses import ce_loss, distillation_loss
 from engine.scoring.summary import format_summary, summarize
@@ -108,7 +108,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             return
         log.info("dev evaluation (%s) at step %d: %d questions", cfg.eval.dev, step, len(dev_records))
         cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
-                                  tc.eval_batch_size, device, autocast)
+                                  tc.eval_batch_size, device, autocast, decoding(cfg.eval))
         sink.log_eval(step, cfg.eval.dev, cells)
         summary = summarize(cells)
         score = summary["gxlt"]
@@ -154,7 +154,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             # generation `epoch`: the teacher is the model as it is now (epoch 0: the initial model)
             log.info("generation %d: teacher pass over %d features", epoch, len(feats))
             teacher = compute_teacher(acc.unwrap_model(model), feats, epoch, dc.coefficient, dc.k, dc.window,
-                                      tc.eval_batch_size, device, autocast)
+                                      tc.eval_batch_size, device, autocast, mask=tc.mask_padding_logits,
+                                      store_dtype=getattr(torch, dc.teacher_cache_dtype))
             if main:
                 _log_generation(sink, teacher, feature_pairs, counters["global_step"])
                 log.info("generation %d: teacher %s mean %.3f", epoch, dc.coefficient, float(teacher.coef.float().mean()))
@@ -173,8 +174,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             with (nullcontext() if sync else acc.no_sync(model)), acc.autocast():
                 out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                             token_type_ids=batch.get("token_type_ids"))
-                s = masked_logits(out.start_logits, batch["attention_mask"])
-                e = masked_logits(out.end_logits, batch["attention_mask"])
+                s = masked_logits(out.start_logits, batch["attention_mask"], tc.mask_padding_logits)
+                e = masked_logits(out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
                 if distill:
                     ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
                     # the paper's batch-level w is a mean over the whole batch, also when DDP splits it

@@ -32,14 +32,16 @@ class TeacherCache:
         return cls(state["start"].to(device), state["end"].to(device), state["coef"].to(device), state["generation"])
 
 
-def masked_logits(out_logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Padding positions get MASK_VALUE, so losses do not depend on how much a batch was padded."""
-    return out_logits.float().masked_fill(attention_mask == 0, MASK_VALUE)
+def masked_logits(out_logits: torch.Tensor, attention_mask: torch.Tensor, mask: bool = True) -> torch.Tensor:
+    """Padding positions get MASK_VALUE, so losses do not depend on how much a batch was padded.
+    mask=False keeps the model's logits there (the paper's code: softmax over every padded position)."""
+    logits = out_logits.float()
+    return logits.masked_fill(attention_mask == 0, MASK_VALUE) if mask else logits
 
 
 @torch.no_grad()
 def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int, window: int, batch_size: int,
-                    device, autocast_dtype=None, store_dtype=torch.float16) -> TeacherCache:
+                    device, autocast_dtype=None, store_dtype=torch.float16, mask: bool = True) -> TeacherCache:
     was_training = model.training
     model.eval()
     n, width = len(feats), feats.width
@@ -51,8 +53,8 @@ def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int
         b = {key: v.to(device) for key, v in feats.batch(idx).items()}
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b.get("token_type_ids"))
-        s = masked_logits(out.start_logits, b["attention_mask"])
-        e = masked_logits(out.end_logits, b["attention_mask"])
+        s = masked_logits(out.start_logits, b["attention_mask"], mask)
+        e = masked_logits(out.end_logits, b["attention_mask"], mask)
         rows = b["feature_index"]
         start[rows, :s.size(1)] = s.to(store_dtype)
         end[rows, :e.size(1)] = e.to(store_dtype)

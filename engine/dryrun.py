@@ -1,0 +1,91 @@
+"""A dry run of a config: everything a run does before its first long step, nothing written.
+
+Checks the config and its paths, samples the training data, builds the features, loads the model, runs
+one micro-batch forward and backward through the stage's loss (the teacher pass too, when distilling),
+and counts the questions of every evaluation suite. `xlqa-run run|launch CONFIG --dry-run` prints it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from engine.config import ExperimentConfig
+
+
+@dataclass
+class DryRunReport:
+    examples: int
+    pairs: dict[str, int]
+    features: int
+    answerless_features: float           # share of windows without the answer (their label is CLS)
+    windows_per_example: float
+    steps_per_epoch: int
+    total_steps: int
+    losses: dict[str, float]
+    suites: dict[str, int] = field(default_factory=dict)   # suite -> questions x cells to score
+
+    def lines(self) -> list[str]:
+        out = [f"training examples   {self.examples:,} ({len(self.pairs)} language pairs: "
+               + ", ".join(f"{p} {n}" for p, n in sorted(self.pairs.items())) + ")",
+               f"features            {self.features:,} ({self.windows_per_example:.2f} windows per example, "
+               f"{100 * self.answerless_features:.1f}% without the answer)",
+               f"optimizer steps     {self.steps_per_epoch:,} per epoch, {self.total_steps:,} in all",
+               "one micro-batch     " + ", ".join(f"{k} {v:.4f}" for k, v in self.losses.items())]
+        out += [f"evaluation {suite:<9} {n:,} question-cells" for suite, n in self.suites.items()]
+        return out
+
+
+def dry_run(cfg: ExperimentConfig) -> DryRunReport:
+    from engine.features import tokenize
+    from engine.losses import ce_loss, coefficient_per_example, distillation_loss
+    from engine.modeling import load_model_and_tokenizer, parse_tiny
+    from engine.pipeline import dev_records, tokenizer_texts, trained_qids, training_records
+    from engine.sampling import pair_counts
+    from engine.train.teacher_cache import masked_logits
+
+    tc, dc = cfg.train, cfg.distill
+    records = training_records(cfg)
+    texts = tokenizer_texts(cfg, records) if parse_tiny(cfg.model.source) else None
+    model, tokenizer = load_model_and_tokenizer(cfg.model.source, texts, seed=tc.seed, vocab_size=cfg.model.vocab_size)
+    feats = tokenize(records, tokenizer, cfg.features, labels=True)
+    micro = math.ceil(len(feats) / tc.batch_size)
+    steps = math.ceil(micro / tc.grad_accum)
+    total = min(steps * tc.epochs, tc.max_steps) if tc.max_steps else steps * tc.epochs
+
+    batch = feats.batch(list(range(min(tc.batch_size, len(feats)))))
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    model.train()
+    out = model(**inputs)
+    s = masked_logits(out.start_logits, batch["attention_mask"], tc.mask_padding_logits)
+    e = masked_logits(out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
+    if tc.stage == "distill":
+        with torch.no_grad():
+            model.eval()
+            t_out = model(**inputs)
+            model.train()
+        ts = masked_logits(t_out.start_logits, batch["attention_mask"], tc.mask_padding_logits)
+        te = masked_logits(t_out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
+        coef = coefficient_per_example(dc.coefficient, ts, te, batch["start_positions"], batch["end_positions"],
+                                       dc.k, dc.window)
+        parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
+                                  mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce, a_kl=dc.a_kl,
+                                  direction=dc.kl_direction)
+    else:
+        parts = {"loss": ce_loss(s, e, batch["start_positions"], batch["end_positions"])}
+    parts["loss"].backward()
+    losses = {k: float(v.detach()) for k, v in parts.items()}
+    if not all(math.isfinite(v) for v in losses.values()):
+        raise ValueError(f"the first micro-batch gives a non-finite loss: {losses}")
+
+    suites = {}
+    trained = trained_qids(records)
+    for suite, xlt_only in [(cfg.eval.dev, False)] * bool(cfg.eval.dev) + [(s, False) for s in cfg.eval.suites] \
+            + [(s, True) for s in cfg.eval.xlt_suites]:
+        suites[suite] = len(dev_records(cfg, suite, trained, xlt_only))
+    return DryRunReport(
+        examples=len(records), pairs={f"{q}-{c}": n for (q, c), n in pair_counts(records).items()},
+        features=len(feats), answerless_features=float((feats.start_positions == 0).mean()) if len(feats) else 0.0,
+        windows_per_example=len(feats) / max(1, len(records)), steps_per_epoch=steps, total_steps=total,
+        losses=losses, suites=suites)
