@@ -138,6 +138,23 @@ class EvalCell(Base):
     f1: Mapped[float] = mapped_column(Float)
 
 
+class QuestionScore(Base):
+    """EM and F1 of every question of every evaluation cell, as the official scripts score one question
+    (em 0 or 1, f1 in [0, 1]; a cell's F1 is 100 x their mean). What significance tests pair and resample."""
+    __tablename__ = "question_score"
+    __table_args__ = (Index("ix_question_score_eval", "run_id", "suite", "checkpoint", "step"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer)
+    checkpoint: Mapped[str] = mapped_column(String(16), default="step")
+    suite: Mapped[str] = mapped_column(String(64))
+    lang_q: Mapped[str] = mapped_column(String(8))
+    lang_c: Mapped[str] = mapped_column(String(8))
+    qid: Mapped[str] = mapped_column(String(128))
+    exact_match: Mapped[float] = mapped_column(Float)
+    f1: Mapped[float] = mapped_column(Float)
+
+
 class Artifact(Base):
     __tablename__ = "artifact"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, Run,
-                       SchedulerLease, utcnow)
+from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
+                       Run, SchedulerLease, utcnow)
 from db.session import StoreError, explain, make_engine, normalize_url, session_scope
 
 LOWER_IS_BETTER = ("loss",)  # keys containing these: best = min
@@ -170,7 +170,7 @@ class Store:
 
     def delete_run(self, run_id: int) -> None:
         with self.session() as s:
-            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, Artifact):
+            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, QuestionScore, Artifact):
                 s.execute(delete(table).where(table.run_id == run_id))
             s.execute(update(Run).where(Run.depends_on == run_id).values(depends_on=None))
             s.execute(delete(Run).where(Run.id == run_id))
@@ -218,13 +218,14 @@ class Store:
             return s.scalar(select(func.count(Run.id)))
 
     # --- writes from the worker (batched) ---------------------------------------------------------
-    def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(),
+    def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(), questions=(),
                     attempt: int | None = None) -> None:
         """One transaction for everything buffered since the last flush; with `attempt`, fenced: nothing is
         written once the run is not this worker's (RunTakenOver).
 
         metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
-        evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes)."""
+        evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes); questions: dicts of QuestionScore
+        columns."""
         with self.session() as s:
             self._fence(s, run_id, attempt)
             if metrics:
@@ -240,6 +241,8 @@ class Store:
                     for g, k, q, c, m, n in pairs])
             if evals:
                 s.execute(EvalCell.__table__.insert(), [{"run_id": run_id, **e} for e in evals])
+            if questions:
+                s.execute(QuestionScore.__table__.insert(), [{"run_id": run_id, **q} for q in questions])
             if artifacts:
                 s.execute(Artifact.__table__.insert(), [
                     {"run_id": run_id, "kind": k, "path": p, "step": st, "bytes": b} for k, p, st, b in artifacts])
@@ -281,6 +284,7 @@ class Store:
             s.execute(delete(Histogram).where(Histogram.run_id == run_id, gen_histogram,
                                               (Histogram.generation >= generation) | (Histogram.step > step)))
             s.execute(delete(EvalCell).where(EvalCell.run_id == run_id, EvalCell.step > step))
+            s.execute(delete(QuestionScore).where(QuestionScore.run_id == run_id, QuestionScore.step > step))
             s.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.step > step))
             s.execute(delete(PairStat).where(PairStat.run_id == run_id, PairStat.generation >= generation))
             s.execute(delete(MetricSummary).where(MetricSummary.run_id == run_id))
@@ -345,6 +349,22 @@ class Store:
                 step = s.scalar(select(func.max(sub.c.step)))
             base = base.where(EvalCell.step == step)
             return [_row(c) for c in s.scalars(base.order_by(EvalCell.lang_q, EvalCell.lang_c))]
+
+    def question_scores(self, run_id: int, suite: str, checkpoint: str | None = None,
+                        step: int | None = None) -> list[tuple[str, str, str, float, float]]:
+        """(lang_q, lang_c, qid, em, f1) of one evaluation (by default the one eval_cells picks)."""
+        if checkpoint is None or step is None:
+            cells = self.eval_cells(run_id, suite, checkpoint, step)
+            if not cells:
+                return []
+            checkpoint, step = cells[0]["checkpoint"], cells[0]["step"]
+        with self.session() as s:
+            q = (select(QuestionScore.lang_q, QuestionScore.lang_c, QuestionScore.qid, QuestionScore.exact_match,
+                        QuestionScore.f1)
+                 .where(QuestionScore.run_id == run_id, QuestionScore.suite == suite,
+                        QuestionScore.checkpoint == checkpoint, QuestionScore.step == step)
+                 .order_by(QuestionScore.lang_q, QuestionScore.lang_c, QuestionScore.qid))
+            return [tuple(r) for r in s.execute(q)]
 
     def artifacts(self, run_id: int) -> list[dict]:
         with self.session() as s:

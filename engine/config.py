@@ -301,8 +301,40 @@ def from_dict(values: dict) -> ExperimentConfig:
     return _build(ExperimentConfig, values, "")
 
 
+PATH_KEYS = ("output_dir", "data.train", "data.exclude_qids_from", "model.name", "model.init_from", "eval.data_dir")
+
+
+def resolve_paths(values: dict, base: Path | None) -> dict:
+    """Paths in a config file: `$VAR` and `~` expand, and a relative path is relative to the file's folder
+    (so a config works from any working directory). Hub ids, `synthetic`, `hub:` and `tiny-bert` stay."""
+    import os
+    import re
+    out = _merge(values, {})
+    for key in PATH_KEYS:
+        *parents, last = key.split(".")
+        node = out
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(last), str) or not node[last]:
+            continue
+        value = node[last]
+        if value == "synthetic" or value.startswith(("hub:", TINY_PREFIX)):
+            continue
+        for var in re.findall(r"\$\{?(\w+)\}?", value):
+            if var not in os.environ:
+                raise ConfigError(f"{key} = {value!r} uses ${var}, which is not set: export {var}=PATH")
+        if key == "model.name" and not value.startswith(("/", ".", "~", "$")):
+            continue  # a hub id such as org/model
+        expanded = os.path.expanduser(os.path.expandvars(value))
+        if base is not None and not Path(expanded).is_absolute():
+            expanded = str((base / expanded).resolve())
+        node[last] = expanded
+    return out
+
+
 def load_toml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """A TOML file plus `key=value` overrides (dotted keys, e.g. distill.temperature=3)."""
+    """A TOML file plus `key=value` overrides (dotted keys, e.g. distill.temperature=3). Paths in the file
+    are resolved against its folder (resolve_paths); paths in overrides against the working directory."""
     path = Path(path)
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -310,7 +342,7 @@ def load_toml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise ConfigError(f"{path}: no such config file") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
-    return apply_overrides(values, overrides)
+    return apply_overrides(resolve_paths(values, path.resolve().parent), overrides)
 
 
 def apply_overrides(values: dict, overrides) -> ExperimentConfig:

@@ -1,4 +1,4 @@
--- xlqa schema 0002_run_attempt (postgresql); made by `python -m db.migrate --dump`
+-- xlqa schema 0003_question_score (postgresql); made by `python -m db.migrate --dump`
 
 CREATE TABLE experiment (
 	id SERIAL NOT NULL, 
@@ -139,3 +139,20 @@ CREATE TABLE pair_stat (
 );
 
 CREATE INDEX ix_pair_stat_run ON pair_stat (run_id, key, generation);
+
+CREATE TABLE question_score (
+	id SERIAL NOT NULL, 
+	run_id INTEGER NOT NULL, 
+	step INTEGER NOT NULL, 
+	checkpoint VARCHAR(16) NOT NULL, 
+	suite VARCHAR(64) NOT NULL, 
+	lang_q VARCHAR(8) NOT NULL, 
+	lang_c VARCHAR(8) NOT NULL, 
+	qid VARCHAR(128) NOT NULL, 
+	exact_match FLOAT NOT NULL, 
+	f1 FLOAT NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_question_score_eval ON question_score (run_id, suite, checkpoint, step);

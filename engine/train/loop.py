@@ -95,7 +95,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         log.info("resuming from %s: epoch %d, step %d", resume_from, counters["epoch"], counters["global_step"])
     model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
     device = acc.device
-    distill = tc.stage == "distill"
+    distill = tc.stage == "distill" and dc.a_kl > 0  # a_kl = 0: CE on the sampled data, no teacher needed
     autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(acc.mixed_precision)
     teacher: TeacherCache | None = TeacherCache.from_state(teacher_state, device) if teacher_state else None
     best_dir, last_dir = None, output_dir / LINK
@@ -185,8 +185,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                                               a_kl=dc.a_kl, direction=dc.kl_direction, batch_coef=batch_coef)
                     window.add_coefs(coef)
                 else:
-                    parts = {"loss": ce_loss(s, e, batch["start_positions"], batch["end_positions"])}
-                    parts["loss_ce"] = parts["loss"]
+                    ce = ce_loss(s, e, batch["start_positions"], batch["end_positions"])
+                    parts = {"loss": ce * dc.a_ce if tc.stage == "distill" else ce, "loss_ce": ce}
                 acc.backward(parts["loss"] / group_size)
             window.add(parts, len(idx) * world)
             counters["micro_in_epoch"] = micro + 1
