@@ -19,7 +19,7 @@ from db.models import utcnow
 from db.store import RunTakenOver, Store
 
 PERCENTILES = (5, 25, 50, 75, 95)
-KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts")
+KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions")
 
 
 def histogram_row(key: str, step: int, values, generation=None, bins: int = 20) -> dict:
@@ -70,11 +70,16 @@ class StoreSink:
             self._buf["pairs"].extend((int(generation), key, q, c, float(m), int(n)) for q, c, m, n in rows)
 
     def log_eval(self, step, suite, cells):
+        """Cells and their per-question scores enter the buffer together, so one flush writes both."""
+        questions = [{"step": int(step), "checkpoint": c.get("checkpoint", "step"), "suite": suite,
+                      "lang_q": c["lang_q"], "lang_c": c["lang_c"], "qid": qid, "exact_match": float(em), "f1": float(f1)}
+                     for c in cells for qid, em, f1 in c.get("questions", ())]
         with self._lock:
             self._buf["evals"].extend({"step": int(step), "checkpoint": c.get("checkpoint", "step"), "suite": suite,
                                        "split": c.get("split", ""), "lang_q": c["lang_q"], "lang_c": c["lang_c"],
                                        "n": int(c["n"]), "exact_match": float(c["exact_match"]), "f1": float(c["f1"])}
                                       for c in cells)
+            self._buf["questions"].extend(questions)
 
     def log_artifact(self, kind, path, step, size=None):
         from pathlib import Path

@@ -293,6 +293,17 @@ class Store:
             if rows:
                 self._update_summary(s, run_id, [tuple(r) for r in rows])
 
+    def keep_finished_cells(self, run_id: int, attempt: int | None = None) -> dict:
+        """An evaluate run resumes: its scored cells (each written with its questions in one transaction)
+        stay; what is written once at the end (summary metrics, prediction files) goes. Returns the kept
+        cells as {(suite, lang_q, lang_c): cell}."""
+        with self.session() as s:
+            self._fence(s, run_id, attempt)
+            for table in (Metric, MetricSummary, Artifact, Histogram, PairStat):
+                s.execute(delete(table).where(table.run_id == run_id))
+            cells = s.scalars(select(EvalCell).where(EvalCell.run_id == run_id)).all()
+            return {(c.suite, c.lang_q, c.lang_c): _row(c) for c in cells}
+
     # --- reads ---------------------------------------------------------------------------------------
     def metric_keys(self, run_id: int) -> list[str]:
         with self.session() as s:

@@ -418,17 +418,91 @@ def matrix(run_id, suite, metric, step, db_url):
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument("run_a", type=int)
-@click.argument("run_b", type=int)
-@click.option("--suite", default=None)
+@click.argument("run_a", metavar="A")
+@click.argument("run_b", metavar="B")
+@click.option("--suite", default=None, help="evaluation suite (default: the first of A)")
+@click.option("--significance", is_flag=True, help="B - A with a 95%% interval and p-values for G-XLT and XLT")
+@click.option("--metric", type=click.Choice(["f1", "em"]), default="f1", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object (with --significance: the test)")
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the resampling")
 @db_option
-def compare(run_a, run_b, suite, db_url):
-    """Config diff and matrix delta (A - B) of two runs."""
+@fail_on_bad_input
+def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed, db_url):
+    """Compare B with A: config diff and matrix delta (B - A); with --significance, whether it is real.
+
+    A and B are runs, or seed groups written as comma lists (`3,6,9`): runs of one configuration that
+    differ only in train.seed, paired seed by seed. A training run stands for its evaluate run.
+    The interval resamples question ids (a question recurs across the cells of a matrix) and recomputes the
+    reported number, the macro mean over cells; p is a paired sign-flip permutation test, p Wilcoxon the
+    paper's own test on the per-question differences.
+
+    \b
+    Examples:
+      xlqa-run compare 3 6 --significance
+      xlqa-run compare 3,9,15 6,12,18 --significance --json
+    """
+    from rich.console import Console
+
     from engine.jobs.report import print_compare
+    from engine.jobs.tables import evaluation_of, parse_runs, print_significance, significance as test
     store = open_store(db_url)
-    get_run_or_fail(store, run_a)
-    get_run_or_fail(store, run_b)
-    print_compare(store, run_a, run_b, suite)
+    ids_a, ids_b = parse_runs(run_a), parse_runs(run_b)
+    for r in ids_a + ids_b:
+        get_run_or_fail(store, r)
+    result = test(store, ids_a, ids_b, suite, metric, resamples, seed) if significance else None
+    if as_json:
+        out = result or {}
+        if not significance:
+            from engine.jobs.report import compare_json
+            out = compare_json(store, evaluation_of(store, ids_a[0]), evaluation_of(store, ids_b[0]), suite)
+        click.echo(json.dumps(out, indent=1))
+        return
+    console = Console()
+    if len(ids_a) == 1 and len(ids_b) == 1:
+        print_compare(store, evaluation_of(store, ids_a[0]), evaluation_of(store, ids_b[0]), suite, console)
+    if result:
+        print_significance(result, console, f"run {run_a}", f"run {run_b}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--by", "by", required=True, help="config key(s) that define a row, e.g. distill.temperature or data.ntl,distill.temperature")
+@click.option("--suite", default=None)
+@click.option("--metric", type=click.Choice(["f1", "em"]), default="f1", show_default=True)
+@click.option("--baseline", default=None, help="the row the others are tested against (its value(s)); default: the first")
+@click.option("--png", type=click.Path(path_type=Path), default=None, help="with two keys: the heatmap as a PNG")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True)
+@db_option
+@fail_on_bad_input
+def table(runs, by, suite, metric, baseline, png, as_json, resamples, db_url):
+    """One row per value of a config key over many runs: mean ± sd over seeds, and the difference to a
+    baseline row with its interval and p-value. Two keys (`--by data.ntl,distill.temperature`) also give the
+    paper's heatmap of G-XLT F1, in the terminal and with --png as an image.
+
+    \b
+    Examples:
+      xlqa-run table 10-60 --by distill.temperature
+      xlqa-run table 10-200 --by data.ntl,distill.temperature --png ntl_T.png
+    """
+    from rich.console import Console
+
+    from engine.jobs.tables import heatmap_png, parse_runs, print_summary_table, summary_table
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    if not 1 <= len(keys) <= 2:
+        raise InputError("--by takes one or two config keys")
+    store = open_store(db_url)
+    result = summary_table(store, parse_runs(runs), keys, suite, metric, baseline, resamples)
+    if as_json:
+        click.echo(json.dumps(result, indent=1, default=str))
+    else:
+        print_summary_table(result, Console())
+    if png:
+        if len(keys) != 2:
+            raise InputError("--png draws the heatmap of two keys: --by KEY1,KEY2")
+        heatmap_png(result, png)
+        click.echo(f"wrote {png}", err=as_json)
 
 
 @main.command(context_settings=CONTEXT)

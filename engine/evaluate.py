@@ -18,7 +18,7 @@ from engine.data.errors import DataError
 from engine.decode import best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
-from engine.scoring import score_records
+from engine.scoring.metrics import record_question_scores
 
 
 @dataclass(frozen=True)
@@ -157,16 +157,28 @@ def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int,
                       dict(zip(ids, records["context"])), decode.n_best, decode.max_answer_length, allowed)
 
 
-def score_cells(records, predictions: dict, suite: str) -> list[dict]:
-    """One row per (lang_q, lang_c): n, exact_match, f1, scored by the suite's official script."""
+def cell_rows(records) -> dict[tuple[str, str], list[int]]:
+    """(lang_q, lang_c) -> the rows of that cell, cells in the order they first appear."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, (lq, lc) in enumerate(zip(records["lang_q"], records["lang_c"])):
         groups.setdefault((lq, lc), []).append(i)
+    return groups
+
+
+def score_cells(records, predictions: dict, suite: str) -> list[dict]:
+    """One row per (lang_q, lang_c): n, exact_match, f1, scored by the suite's official script, with the
+    cell's per-question scores under "questions": [(qid, em 0/1, f1 in [0, 1])]. The cell's numbers are
+    the official accumulation of exactly these values (float sums in order, then 100 * sum / n)."""
     cells = []
-    for (lq, lc), rows in groups.items():
+    for (lq, lc), rows in cell_rows(records).items():
         subset = records.select(rows)
-        s = score_records(subset, predictions, suite_scorer(suite, lc))
-        cells.append({"suite": suite, "lang_q": lq, "lang_c": lc, "n": s["total"], "exact_match": s["exact_match"], "f1": s["f1"]})
+        scored = record_question_scores(subset, predictions, suite_scorer(suite, lc))
+        n = len(scored)
+        em = sum(e for _, e, _ in scored)
+        f1 = sum(f for _, _, f in scored)
+        cells.append({"suite": suite, "lang_q": lq, "lang_c": lc, "n": n,
+                      "exact_match": 100.0 * em / n if n else 0.0, "f1": 100.0 * f1 / n if n else 0.0,
+                      "questions": [(qid, e, f) for qid, (_, e, f) in zip(subset["qid"], scored)]})
     return cells
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
+from engine.data.loaders import read_json
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import decoding, evaluate_suite, suite_records
+from engine.evaluate import cell_rows, decoding, evaluate_suite, suite_records
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.naming import slug
@@ -154,13 +155,20 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
 
 
 def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink | None = None, step: int = 0,
-                 device=None, trained: frozenset[str] = frozenset(), output_dir: str | Path | None = None) -> dict:
+                 device=None, trained: frozenset[str] = frozenset(), output_dir: str | Path | None = None,
+                 done: dict | None = None) -> dict:
     """Job 3: every suite of cfg.eval.suites (all cells) and cfg.eval.xlt_suites (same-language cells) on a
-    checkpoint (the best one), cells marked checkpoint=best. `trained`: question ids of the training data.
-    With output_dir, the predicted answers go to `predictions_<suite>.json` ({id: text}, ids `{qid}_{q}-{c}`)
-    for error analysis and paired tests between runs."""
+    checkpoint, cells marked checkpoint=best, one cell at a time: each cell's row and its per-question
+    scores are written (flushed) before the next cell starts, so a killed evaluation resumes without scoring
+    a finished cell again. `done`: {(suite, lang_q, lang_c): cell} already stored. `trained`: question ids of
+    the training data. With output_dir, the predicted answers go to `predictions_<suite>.json` ({id: text},
+    ids `{qid}_{q}-{c}`), built from one file per cell under predictions/."""
+    import logging
+
     import torch
+    log = logging.getLogger("xlqa.evaluate")
     sink = sink or NullSink()
+    done = done or {}
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_model_and_tokenizer(str(model_dir))
     model.to(device)
@@ -168,14 +176,30 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     jobs = [(s, False) for s in cfg.eval.suites] + [(s, True) for s in cfg.eval.xlt_suites]
     for suite, xlt_only in jobs:
         records = dev_records(cfg, suite, trained, xlt_only)
-        cells, predictions = evaluate_suite(model, tokenizer, records, suite, cfg.features, cfg.train.eval_batch_size,
-                                            device, decode=decoding(cfg.eval))
-        if output_dir is not None:
-            path = write_json(predictions, Path(output_dir) / f"predictions_{slug(suite.strip('/'), '_')}.json")
+        name = slug(suite.strip("/"), "_")
+        cell_dir = Path(output_dir) / "predictions" / name if output_dir is not None else None
+        cells, groups = [], cell_rows(records)
+        for i, ((lq, lc), rows) in enumerate(groups.items(), 1):
+            if (suite, lq, lc) in done:
+                cells.append(done[(suite, lq, lc)])
+                continue
+            cell_records = records.select(rows)
+            (cell,), predictions = evaluate_suite(model, tokenizer, cell_records, suite, cfg.features,
+                                                  cfg.train.eval_batch_size, device, decode=decoding(cfg.eval))
+            if cell_dir is not None:  # before the cell's rows: a cell in the store always has its file
+                write_json(predictions, cell_dir / f"{lq}-{lc}.json")
+            cell["checkpoint"] = "best"
+            sink.log_eval(step, suite, [cell])
+            sink.flush()
+            log.info("%s cell %d/%d %s-%s: F1 %.2f EM %.2f (%d questions)", suite, i, len(groups), lq, lc,
+                     cell["f1"], cell["exact_match"], cell["n"])
+            cells.append(cell)
+        if cell_dir is not None:
+            merged = {}
+            for lq, lc in groups:
+                merged.update(read_json(cell_dir / f"{lq}-{lc}.json"))
+            path = write_json(merged, Path(output_dir) / f"predictions_{name}.json")
             sink.log_artifact("predictions", str(path), step)
-        for c in cells:
-            c["checkpoint"] = "best"
-        sink.log_eval(step, suite, cells)
         summary = summarize(cells)
         if xlt_only:
             summary = {"xlt": summary["xlt"]}

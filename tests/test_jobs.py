@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tomli_w
 from click.testing import CliRunner
@@ -355,3 +356,57 @@ def test_a_scheduler_that_loses_its_lease_stops_scheduling(env):
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert store.lease_alive()                                   # the intruder's lease is left alone
+
+
+def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrupted_one(env):
+    """kill -9 mid-evaluation: finished cells are not scored again, and cells plus per-question scores equal
+    an uninterrupted evaluation of the same checkpoint."""
+    tmp_path, store = env
+    langs = ["en", "es", "de", "ar", "hi", "vi", "zh"]
+    cfg = write_config(tmp_path, "scored", train={"epochs": 1}, eval={"suites": [], "dev": ""})
+    assert CliRunner().invoke(main, ["run", str(cfg)]).exit_code == 0
+    model = Path(store.get_run(2)["output_dir"]) / "checkpoint"
+    settings = ["--set", "train.stage=evaluate", "--set", f"model.init_from={model}", "--set", "eval.suites=[\"synthetic\"]",
+                "--set", f"eval.languages={json.dumps(langs)}", "--set", "eval.max_per_cell=25",
+                "--set", "train.eval_batch_size=1"]                 # slow enough to be killed half-way
+    whole = launch(cfg, *settings)[0]
+    assert wait_for(store, whole, TERMINAL)["status"] == "done"
+    killed = launch(cfg, *settings)[0]
+    wait_until(lambda: len(store.eval_cells(killed, "synthetic", checkpoint="best")) >= 10, what="10 cells")
+    kill_worker(store, killed)
+    assert wait_for(store, killed, TERMINAL, timeout=30)["status"] == "lost"
+    scored_before = len(store.eval_cells(killed, "synthetic", checkpoint="best"))
+    assert 10 <= scored_before < 49
+    assert CliRunner().invoke(main, ["resume", str(killed)]).exit_code == 0
+    assert wait_for(store, killed, TERMINAL)["status"] == "done"
+    log = (Path(store.get_run(killed)["output_dir"]) / "worker.log").read_text()
+    assert f"{scored_before} cells already scored" in log
+    assert log.count("cell 49/49") == 1                               # no cell scored twice
+    a, b = rows(store, whole), rows(store, killed)
+    for table in ("eval_cell", "metric"):
+        assert a[table] == b[table]
+    assert store.question_scores(whole, "synthetic") == store.question_scores(killed, "synthetic")
+    assert len(store.question_scores(killed, "synthetic")) == 49 * 25
+    predictions = json.loads((Path(store.get_run(killed)["output_dir"]) / "predictions_synthetic.json").read_text())
+    assert len(predictions) == 49 * 25
+
+
+def test_compare_significance_of_a_teacher_and_its_student(env):
+    """The demo's flow in small: a teacher, a student distilled from it; their evaluations compared."""
+    tmp_path, store = env
+    teacher = write_config(tmp_path, "teacher", stage="teacher", train={"epochs": 2})
+    assert CliRunner().invoke(main, ["run", str(teacher)]).exit_code == 0
+    student = write_config(tmp_path, "student", train={"epochs": 1},
+                           model={"init_from": str(Path(store.get_run(2)["output_dir"]) / "best")})
+    assert CliRunner().invoke(main, ["run", str(student)]).exit_code == 0
+    out = CliRunner().invoke(main, ["compare", "3", "6", "--significance", "--json", "--resamples", "2000"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["g_xlt"]["n"] == 4 * 20 and result["xlt"]["n"] == 2 * 20
+    assert result["g_xlt"]["delta"] == pytest.approx(
+        np.mean([c["f1"] for c in store.eval_cells(6)]) - np.mean([c["f1"] for c in store.eval_cells(3)]))
+    itself = json.loads(CliRunner().invoke(main, ["compare", "3", "3", "--significance", "--json"]).output)
+    assert itself["g_xlt"]["p"] == 1.0 and itself["g_xlt"]["ci95"] == [0.0, 0.0]
+    # a training run stands for its evaluate run
+    assert json.loads(CliRunner().invoke(main, ["compare", "2", "5", "--significance", "--json",
+                                                "--resamples", "2000"]).output)["runs"] == {"a": [3], "b": [6], "seeds": [42]}

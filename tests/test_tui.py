@@ -146,3 +146,24 @@ async def test_runs_page_through_sql(tmp_path, monkeypatch):
         await pilot.press("less_than_sign")
         await pilot.pause(0.5)
         assert table_ids(app) == ["7", "6", "5"]
+
+
+async def test_compare_shows_whether_the_difference_is_real_and_the_matrix_marks_cells(store):
+    from tests.tui_fixtures import add_compared_run
+    from xlqa_tui.screens.compare import CompareScreen
+    other = add_compared_run(store)
+    app = XlqaApp(store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.3)
+        app.push_screen(CompareScreen([3, other]))
+        await pilot.pause(3.0)
+        table = app.screen.query_one("#compare-significance")
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[0] == f"{other} vs 3" and row[1].startswith("+") and "[" in row[2]
+        app.pop_screen()
+        app.push_screen(MatrixScreen(other, 3))
+        await pilot.pause(3.0)
+        matrix = app.screen.query_one(MatrixTable)
+        de_ar = str(matrix.get_cell("de", "ar"))
+        assert de_ar.endswith("*") and "+20.0" in de_ar
+        assert not str(matrix.get_cell("en", "en")).endswith("*")

@@ -32,5 +32,26 @@ def filled_store(url: str) -> Store:
               "exact_match": 30.0 + i, "f1": 50.0 + i - (5 if q != c else 0)}
              for i, (q, c) in enumerate((q, c) for q in LANGS for c in LANGS)]
     store.write_batch(distill, metrics=metrics, histograms=hists, pairs=pairs)
-    store.write_batch(evaluate, evals=cells)
+    store.write_batch(evaluate, evals=cells, questions=questions(cells, shift=0.0))
     return store
+
+
+def questions(cells: list[dict], shift: float, per_cell: int = 20) -> list[dict]:
+    """Per-question rows for the cells (their mean is not the cell's F1: enough for the tests' pairings)."""
+    return [{"step": c["step"], "checkpoint": c["checkpoint"], "suite": c["suite"], "lang_q": c["lang_q"],
+             "lang_c": c["lang_c"], "qid": f"q{i}", "exact_match": float(i % 2),
+             "f1": min(1.0, (i % 10) / 10 + (shift if (c["lang_q"], c["lang_c"]) == ("de", "ar") else 0.0))}
+            for c in cells for i in range(per_cell)]
+
+
+def add_compared_run(store: Store) -> int:
+    """A second evaluation of the same cells, better in the de-ar cell only."""
+    cfg = ExperimentConfig().to_dict()
+    run = store.create_run(store.create_experiment("paper-xquad-T4"), "evaluate", cfg, output_dir="/nonexistent/e2")
+    store.update_run(run, status="done", started_at=T0, ended_at=T0, created_at=T0)
+    cells = [{**c, "f1": c["f1"] + (20 if (c["lang_q"], c["lang_c"]) == ("de", "ar") else 0)}
+             for c in store.eval_cells(3)]
+    cells = [{k: c[k] for k in ("step", "checkpoint", "suite", "split", "lang_q", "lang_c", "n", "exact_match", "f1")}
+             for c in cells]
+    store.write_batch(run, evals=cells, questions=questions(cells, shift=0.9))
+    return run

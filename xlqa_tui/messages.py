@@ -13,3 +13,9 @@ class RunsLoaded(Message):
 @dataclass
 class RunDetailLoaded(Message):
     data: dict
+
+
+@dataclass
+class SignificanceLoaded(Message):
+    """Paired tests computed off the UI thread: one result per compared run (or an error text)."""
+    results: dict

@@ -75,20 +75,39 @@ def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, o
 
 
 def print_compare(store: Store, run_a: int, run_b: int, suite: str | None, console: Console | None = None) -> None:
+    """Config diff and the matrix delta B - A of two runs, with the three summary numbers."""
     console = console or Console()
     a, b = store.get_run(run_a), store.get_run(run_b)
-    diff = Table("key", f"run {run_a}", f"run {run_b}", title="config: only what differs", box=None)
-    for key, va, vb in config_diff(a["config"], b["config"]):
-        diff.add_row(key, str(va), str(vb))
-    console.print(diff)
+    changes = config_diff(a["config"], b["config"])
+    if changes:
+        diff = Table("key", f"run {run_a}", f"run {run_b}", title="config: only what differs", box=None)
+        for key, va, vb in changes:
+            diff.add_row(key, str(va), str(vb))
+        console.print(diff)
+    else:
+        console.print(f"configs identical (runs {run_a} and {run_b})")
     suite, ca = _cells(store, run_a, suite)
     _, cb = _cells(store, run_b, suite)
     if ca and cb:
         ma, mb = build_matrix(ca), build_matrix(cb)
-        console.print(matrix_table(delta(ma, mb), f"{suite} F1: run {run_a} - run {run_b}", signed=True))
+        console.print(matrix_table(delta(mb, ma), f"{suite} F1: run {run_b} - run {run_a}", signed=True))
         sa, sb = ma.summary(), mb.summary()
-        for k, label in (("xlt", "XLT"), ("gxlt", "G-XLT (all)"), ("gxlt_cross", "G-XLT (cross)")):
-            console.print(f"{label:<14} {sa[k]:7.2f} {sb[k]:7.2f}  {sa[k] - sb[k]:+7.2f}")
+        console.print(f"{'':<20} {'run ' + str(run_a):>8} {'run ' + str(run_b):>8}  {'delta':>7}")
+        for k, label in (("gxlt", "G-XLT (all cells)"), ("gxlt_cross", "G-XLT (cross cells)"), ("xlt", "XLT")):
+            console.print(f"{label:<20} {sa[k]:8.2f} {sb[k]:8.2f}  {sb[k] - sa[k]:+7.2f}")
+
+
+def compare_json(store: Store, run_a: int, run_b: int, suite: str | None) -> dict:
+    a, b = store.get_run(run_a), store.get_run(run_b)
+    suite, ca = _cells(store, run_a, suite)
+    _, cb = _cells(store, run_b, suite)
+    out = {"a": run_a, "b": run_b, "suite": suite,
+           "config_diff": [{"key": k, "a": va, "b": vb} for k, va, vb in config_diff(a["config"], b["config"])]}
+    if ca and cb:
+        sa, sb = build_matrix(ca).summary(), build_matrix(cb).summary()
+        out["summary"] = {view: {"a": sa[k], "b": sb[k], "delta": sb[k] - sa[k]}
+                          for view, k in (("g_xlt", "gxlt"), ("g_xlt_cross", "gxlt_cross"), ("xlt", "xlt"))}
+    return out
 
 
 def export_run(store: Store, run_id: int, fmt: str) -> str:

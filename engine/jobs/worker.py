@@ -88,7 +88,12 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     try:
         checkpoint = latest_checkpoint(out) if run["kind"] in TRAIN_KINDS else None
         point = resume_point(checkpoint)
-        if main:
+        done = {}
+        if main and run["kind"] == "evaluate":  # finished cells stay; the rest is written again
+            done = store.keep_finished_cells(run_id, attempt=attempt)
+            log.info("run %d (evaluate) attempt %s: %s", run_id, attempt,
+                     f"{len(done)} cells already scored" if done else "starting")
+        elif main:
             store.truncate_to(run_id, point.step, point.generation, attempt=attempt)
             log.info("run %d (%s) attempt %s: %s", run_id, run["kind"], attempt,
                      f"resuming from {checkpoint.name}" if checkpoint else "starting")
@@ -98,13 +103,13 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             records = load_train_file(upstream_dir(store, run) / TRAIN_DATA)
             run_train(cfg, out, sink, records, checkpoint, acc)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
-            run_evaluate(cfg, cfg.model.source, sink, output_dir=out)
+            run_evaluate(cfg, cfg.model.source, sink, output_dir=out, done=done)
         elif run["kind"] == "evaluate":
             trained_run = store.get_run(run["depends_on"])
             src = upstream_dir(store, run)
             model_dir = scored_checkpoint(cfg, src)
             trained = trained_qids(load_train_file(upstream_dir(store, trained_run) / TRAIN_DATA))
-            run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained, output_dir=out)
+            run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained, output_dir=out, done=done)
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -9,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.jobs.report import config_diff
 from engine.matrix import build_matrix
 from xlqa_tui.keys import COMPARE
+from xlqa_tui.messages import SignificanceLoaded
 from xlqa_tui.widgets.curves import Curves
 
 
@@ -31,6 +33,9 @@ class CompareScreen(Screen):
         yield Header()
         yield Static("summary (best checkpoint, first suite)", classes="section-title")
         yield DataTable(id="compare-summary")
+        yield Static("is it real? B - A vs the first run (95% interval over question ids; p: sign-flip)",
+                     classes="section-title", id="significance-title")
+        yield DataTable(id="compare-significance")
         yield Static("config", classes="section-title", id="config-title")
         yield DataTable(id="compare-config")
         yield Curves("dev G-XLT F1", id="compare-curves")
@@ -49,7 +54,34 @@ class CompareScreen(Screen):
             summary.add_row(str(rid), run["experiment"], run["kind"], fmt("xlt"), fmt("gxlt"), fmt("gxlt_cross"))
         self.query_one("#compare-curves", Curves).show(
             {f"run {rid}": store.metric_series(rid, "dev_gxlt_f1") for rid in self.run_ids})
+        table = self.query_one("#compare-significance", DataTable)
+        table.add_columns("run", "G-XLT delta", "95% interval", "p", "XLT delta", "95% interval", "p", "n")
+        table.add_row("…", "computing", "", "", "", "", "", "")
         self.render_config()
+        self.load_significance()
+
+    @work(thread=True, exclusive=True, group="significance")
+    def load_significance(self) -> None:
+        from engine.jobs.tables import significance
+        results = {}
+        for rid in self.run_ids[1:]:
+            try:
+                results[rid] = significance(self.app.store, [self.run_ids[0]], [rid], resamples=2000)
+            except ValueError as e:
+                results[rid] = {"error": str(e)}
+        self.post_message(SignificanceLoaded(results))
+
+    def on_significance_loaded(self, message: SignificanceLoaded) -> None:
+        table = self.query_one("#compare-significance", DataTable)
+        table.clear()
+        fmt = lambda r: (f"{r['delta']:+.2f}", f"[{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}]",
+                         "<0.001" if r["p"] < 1e-3 else f"{r['p']:.3f}")
+        for rid, result in message.results.items():
+            if "error" in result:
+                table.add_row(str(rid), result["error"][:60], "", "", "", "", "", "")
+                continue
+            table.add_row(f"{rid} vs {self.run_ids[0]}", *fmt(result["g_xlt"]), *fmt(result["xlt"]),
+                          f"{result['g_xlt']['n']:,}")
 
     def render_config(self) -> None:
         store = self.app.store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, Input, Static
 from engine.matrix import build_matrix, delta
 from engine.scoring.summary import format_summary
 from xlqa_tui.keys import MATRIX
+from xlqa_tui.messages import SignificanceLoaded
 from xlqa_tui.widgets.matrix_table import MatrixTable
 
 
@@ -21,6 +22,7 @@ class MatrixScreen(Screen):
         self.run_id, self.other = run_id, other
         self.metric = "f1"
         self.suite_index = 0
+        self.marked: set[tuple[str, str]] = set()   # delta cells whose 95% interval excludes 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -34,6 +36,7 @@ class MatrixScreen(Screen):
         self.title = f"xlqa · matrix · run {self.run_id}"
         self.query_one("#delta-input").display = False
         self.render_matrix()
+        self.refresh_marks()
 
     def suites(self) -> list[str]:
         return list(dict.fromkeys(e["suite"] for e in self.app.store.eval_suites(self.run_id)))
@@ -54,9 +57,9 @@ class MatrixScreen(Screen):
             other_cells = self.app.store.eval_cells(self.other, suite)
             if other_cells:
                 shown, signed = delta(m, build_matrix(other_cells, metric)), True
-                label += f" · delta vs run {self.other} (green: gain of 1+ point)"
+                label += f" · delta vs run {self.other} (* 95% interval excludes 0, not corrected for the cells)"
         title.update(f"run {self.run_id} · {label}   (rows: question language, columns: context language)")
-        self.query_one(MatrixTable).show(shown, signed)
+        self.query_one(MatrixTable).show(shown, signed, self.marked if signed else set())
         s = m.summary()
         text = format_summary(s, " · ")
         if signed:
@@ -66,10 +69,17 @@ class MatrixScreen(Screen):
 
     def action_toggle_metric(self) -> None:
         self.metric = "em" if self.metric == "f1" else "f1"
+        self.refresh_marks()
         self.render_matrix()
+
+    def refresh_marks(self) -> None:
+        self.marked = set()
+        if self.other is not None:
+            self.load_cell_significance()
 
     def action_next_suite(self) -> None:
         self.suite_index += 1
+        self.refresh_marks()
         self.render_matrix()
 
     def action_delta(self) -> None:
@@ -89,6 +99,28 @@ class MatrixScreen(Screen):
             self.notify(f"no run {other}", severity="error")
             return
         self.other = other
+        self.marked = set()
+        self.render_matrix()
+        self.load_cell_significance()
+
+    @work(thread=True, exclusive=True, group="cells")
+    def load_cell_significance(self) -> None:
+        from engine.jobs.tables import significance
+        suites = self.suites()
+        suite = suites[self.suite_index % len(suites)] if suites else None
+        try:
+            result = significance(self.app.store, [self.other], [self.run_id], suite,
+                                  "em" if self.metric == "em" else "f1", resamples=2000, per_cell=True)
+        except ValueError as e:
+            result = {"error": str(e)}
+        self.post_message(SignificanceLoaded(result))
+
+    def on_significance_loaded(self, message: SignificanceLoaded) -> None:
+        from engine.significance import significant_cells
+        if "error" in message.results:
+            self.notify(message.results["error"], severity="warning")
+            return
+        self.marked = significant_cells(message.results)
         self.render_matrix()
 
     def action_back(self) -> None:

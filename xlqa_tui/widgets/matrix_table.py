@@ -16,7 +16,8 @@ def cell_style(value: float, lo: float, hi: float, signed: bool) -> str:
 
 
 class MatrixTable(DataTable):
-    def show(self, m: Matrix, signed: bool = False) -> None:
+    def show(self, m: Matrix, signed: bool = False, marked: set | frozenset = frozenset()) -> None:
+        """marked: (q, c) cells to flag with * (a delta whose 95% interval excludes 0)."""
         self.clear(columns=True)
         self.add_column("q\\c", key="q")
         for c in m.languages_c:
@@ -28,8 +29,8 @@ class MatrixTable(DataTable):
             cells = [Text(q, style="bold")]
             for c in m.languages_c:
                 v = m.get(q, c)
-                cells.append(Text("" if v is None else (f"{v:+5.1f}" if signed else f"{v:5.1f}"),
-                                  style="" if v is None else cell_style(v, lo, hi, signed), justify="right"))
+                text = "" if v is None else (f"{v:+5.1f}" if signed else f"{v:5.1f}") + ("*" if (q, c) in marked else "")
+                cells.append(Text(text, style="" if v is None else cell_style(v, lo, hi, signed), justify="right"))
             rm = m.row_mean(q)
             cells.append(Text("" if rm is None else f"{rm:5.1f}", style="bold", justify="right"))
             self.add_row(*cells, key=q)

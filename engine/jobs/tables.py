@@ -1,0 +1,277 @@
+"""Comparisons that say whether a difference is real, for the CLI (`compare --significance`, `table`) and the
+dashboard: runs resolved to their evaluations, seed groups checked, engine.significance on the stored
+per-question scores."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from rich.console import Console
+from rich.table import Table
+
+from db.store import Store
+from engine.significance import VIEWS, compare, macro_mean, pair
+
+LABELS = {"g_xlt": "G-XLT (all cells)", "g_xlt_cross": "G-XLT (cross cells)", "xlt": "XLT"}
+IGNORED = ("name", "output_dir", "train.seed")  # what may differ inside a seed group
+
+
+def parse_runs(spec: str | tuple | list) -> list[int]:
+    """'12', '3,6,9', '10-14' (and lists of those) -> run ids."""
+    items = [spec] if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                out += list(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
+    if not out:
+        raise ValueError(f"no run id in {spec!r}")
+    return out
+
+
+def evaluation_of(store: Store, run_id: int) -> int:
+    """The run holding the scores of `run_id`: itself if it has evaluation cells, else the evaluate run that
+    depends on it."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id}; `xlqa-run list` shows the runs")
+    for later in store.dependents(run_id) if run["kind"] != "evaluate" else ():
+        if store.get_run(later)["kind"] == "evaluate" and store.eval_suites(later):
+            return later  # a training run's final evaluation, rather than its dev evaluations
+    if store.eval_suites(run_id):
+        return run_id
+    raise ValueError(f"run {run_id} ({run['kind']}, {run['status']}) has no evaluation yet")
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+    return out
+
+
+def check_seed_group(store: Store, ids: list[int]) -> list[int]:
+    """Seeds of a group of runs that must differ in train.seed alone (ValueError naming what else differs)."""
+    configs = [flatten(store.get_run(i)["config"]) for i in ids]
+    for i, cfg in zip(ids[1:], configs[1:]):
+        diff = sorted(k for k in set(cfg) | set(configs[0]) if k not in IGNORED and cfg.get(k) != configs[0].get(k))
+        if diff:
+            raise ValueError(f"runs {ids[0]} and {i} differ in {', '.join(diff[:5])}, not only in train.seed: "
+                             "a seed group holds runs of one configuration")
+    seeds = [c["train.seed"] for c in configs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"runs {', '.join(map(str, ids))} repeat a seed ({seeds}): one run per seed")
+    return seeds
+
+
+def significance(store: Store, runs_a: list[int], runs_b: list[int], suite: str | None = None, metric: str = "f1",
+                 resamples: int = 10_000, seed: int = 0, per_cell: bool = False) -> dict:
+    """B - A for single runs or seed groups (paired seed by seed), in the JSON layout of `compare --json`."""
+    eval_a = [evaluation_of(store, r) for r in runs_a]
+    eval_b = [evaluation_of(store, r) for r in runs_b]
+    seeds_a, seeds_b = check_seed_group(store, eval_a), check_seed_group(store, eval_b)
+    if len(eval_a) > 1 or len(eval_b) > 1:  # pair by seed, the seeds both groups have
+        common = [s for s in seeds_a if s in seeds_b]
+        if not common:
+            raise ValueError(f"the groups share no seed (A: {seeds_a}, B: {seeds_b})")
+        eval_a = [eval_a[seeds_a.index(s)] for s in common]
+        eval_b = [eval_b[seeds_b.index(s)] for s in common]
+    else:
+        common = [seeds_a[0]] if seeds_a == seeds_b else None
+    suite = suite or store.eval_suites(eval_a[0])[0]["suite"]
+    groups_a, groups_b, cells_a, cells_b = [], [], [], []
+    for ea, eb in zip(eval_a, eval_b):
+        for e, groups, cells in ((ea, groups_a, cells_a), (eb, groups_b, cells_b)):
+            scored = store.eval_cells(e, suite)
+            if not scored:
+                raise ValueError(f"run {e} has no cells of suite {suite}")
+            rows = store.question_scores(e, suite)
+            if not rows:
+                raise ValueError(f"run {e} has no per-question scores (evaluated by an xlqa before 0.2): "
+                                 f"evaluate it again (train.stage = evaluate) to test differences")
+            groups.append(rows)
+            cells.append(scored)
+    result = compare(pair(groups_a, groups_b, metric, cells_a, cells_b), resamples, seed, per_cell)
+    result["settings"].update({"suite": suite, "metric": metric})
+    result["runs"] = {"a": eval_a, "b": eval_b, "seeds": common}
+    return result
+
+
+def significance_table(result: dict, name_a: str = "A", name_b: str = "B") -> Table:
+    table = Table(title=f"{result['settings']['suite']} {result['settings']['metric'].upper()}: {name_b} - {name_a} "
+                        f"(95% interval: {result['settings']['resamples']:,} resamples of question ids)", box=None)
+    for col in ("", name_a, name_b, "delta", "95% interval", "p", "p Wilcoxon", "n"):
+        table.add_column(col, justify="right" if col else "left")
+    for view in VIEWS:
+        if view not in result:
+            continue
+        r = result[view]
+        sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+        lo, hi = r["ci95"]
+        style = "green" if lo > 0 else "red" if hi < 0 else ""
+        table.add_row(LABELS[view], f"{r['a']:.2f}{sd('a')}", f"{r['b']:.2f}{sd('b')}",
+                      f"[{style}]{r['delta']:+.2f}[/]" if style else f"{r['delta']:+.2f}",
+                      f"[{lo:+.2f}, {hi:+.2f}]", _p(r["p"]), _p(r["p_wilcoxon"]), f"{r['n']:,}")
+    return table
+
+
+def _p(p: float) -> str:
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def print_significance(result: dict, console: Console, name_a: str, name_b: str) -> None:
+    console.print(significance_table(result, name_a, name_b))
+    pairing = result["pairing"]
+    dropped = pairing["only_a"] + pairing["only_b"]
+    seeds = result["runs"]["seeds"]
+    note = f"paired {pairing['paired']:,} question-cells" + (f" over seeds {seeds}" if seeds and len(seeds) > 1 else "")
+    if dropped:
+        note += f"; {pairing['only_a']:,} scored by A only and {pairing['only_b']:,} by B only were left out"
+    console.print(note)
+
+
+# --- tables over many runs --------------------------------------------------------------------------------
+
+def _lookup(config: dict, key: str):
+    node = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"no config key {key!r} (e.g. distill.temperature, data.ntl)")
+        node = node[part]
+    return node
+
+
+def group_runs(store: Store, run_ids: list[int], keys: list[str]) -> dict[tuple, list[int]]:
+    """Evaluation runs grouped by the values of `keys` (one row of `table` per group)."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for run_id in dict.fromkeys(run_ids):
+        try:
+            e = evaluation_of(store, run_id)
+        except ValueError:
+            continue  # a sample or unfinished run among a range of ids
+        if e in sum(groups.values(), []):
+            continue
+        cfg = store.get_run(e)["config"]
+        groups[tuple(_lookup(cfg, k) for k in keys)].append(e)
+    if not groups:
+        raise ValueError("none of these runs has an evaluation")
+    return dict(sorted(groups.items(), key=lambda kv: tuple(str(v) if not isinstance(v, (int, float)) else v
+                                                            for v in kv[0])))
+
+
+def summary_table(store: Store, run_ids: list[int], keys: list[str], suite: str | None = None, metric: str = "f1",
+                  baseline=None, resamples: int = 10_000, seed: int = 0) -> dict:
+    """One row per value of `keys`: mean ± sd over seeds of each view, and B - baseline with its interval and
+    p-value (paired by seed over the seeds both rows have)."""
+    groups = group_runs(store, run_ids, keys)
+    base_key = next(iter(groups)) if baseline is None else _match(groups, baseline)
+    rows = []
+    for value, ids in groups.items():
+        check_seed_group(store, ids)
+        first_suite = suite or store.eval_suites(ids[0])[0]["suite"]
+        per_view = {}
+        for view in VIEWS:
+            vals = [macro_mean(store.eval_cells(i, first_suite), view, metric) for i in ids]
+            vals = [v for v in vals if not math.isnan(v)]
+            if vals:
+                per_view[view] = {"mean": sum(vals) / len(vals),
+                                  "sd": (sum((v - sum(vals) / len(vals)) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
+                                  if len(vals) > 1 else 0.0}
+        row = {"value": list(value), "runs": ids, "seeds": len(ids), **per_view}
+        if value != base_key:
+            try:
+                row["vs_baseline"] = significance(store, groups[base_key], ids, first_suite, metric, resamples, seed)
+            except ValueError as e:
+                row["vs_baseline"] = {"error": str(e)}
+        rows.append(row)
+    return {"keys": keys, "baseline": list(base_key), "suite": suite, "metric": metric, "rows": rows}
+
+
+def _match(groups: dict, baseline) -> tuple:
+    wanted = [str(v).strip() for v in (baseline if isinstance(baseline, (list, tuple)) else str(baseline).split(","))]
+    for key in groups:
+        if [str(v) for v in key] == wanted:
+            return key
+    raise ValueError(f"no row with {', '.join(wanted)}; rows: {'; '.join(', '.join(map(str, k)) for k in groups)}")
+
+
+def print_summary_table(result: dict, console: Console) -> None:
+    keys = result["keys"]
+    table = Table(title=f"mean±sd over seeds; G-XLT delta vs {', '.join(map(str, result['baseline']))} "
+                        "(95% interval over question ids; p: sign-flip)", box=None, padding=(0, 1))
+    for k in keys:
+        table.add_column(k, no_wrap=True, min_width=len(k))
+    for col in ("seeds", "G-XLT", "cross", "XLT", "delta", "95% interval", "p"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for row in result["rows"]:
+        cells = [f"{row[v]['mean']:.2f}±{row[v]['sd']:.2f}" if v in row else "" for v in VIEWS]
+        vs = row.get("vs_baseline")
+        if vs is None:
+            extra = ["baseline", "", ""]
+        elif "error" in vs:
+            extra = ["", vs["error"][:40], ""]
+        else:
+            g = vs["g_xlt"]
+            extra = [f"{g['delta']:+.2f}", f"[{g['ci95'][0]:+.2f},{g['ci95'][1]:+.2f}]", _p(g["p"])]
+        table.add_row(*map(str, row["value"]), str(row["seeds"]), *cells, *extra)
+    console.print(table)
+    if len(keys) == 2:
+        console.print(heatmap_table(result))
+
+
+def _grid(result: dict):
+    rows = sorted({r["value"][0] for r in result["rows"]}, key=_sort_key)
+    cols = sorted({r["value"][1] for r in result["rows"]}, key=_sort_key)
+    values = {(r["value"][0], r["value"][1]): r["g_xlt"]["mean"] for r in result["rows"] if "g_xlt" in r}
+    return rows, cols, values
+
+
+def _sort_key(v):
+    return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
+
+def heatmap_table(result: dict) -> Table:
+    from engine.jobs.report import color
+    k1, k2 = result["keys"]
+    rows, cols, values = _grid(result)
+    lo, hi = (min(values.values()), max(values.values())) if values else (0, 1)
+    table = Table(title=f"G-XLT {result['metric'].upper()} (mean over seeds): {k1} x {k2}", box=None)
+    table.add_column(f"{k1} \\ {k2}", style="bold")
+    for c in cols:
+        table.add_column(str(c), justify="right")
+    for r in rows:
+        table.add_row(str(r), *[f"[{color(values[(r, c)], lo, hi)}]{values[(r, c)]:.2f}[/]" if (r, c) in values else ""
+                                for c in cols])
+    return table
+
+
+def heatmap_png(result: dict, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    k1, k2 = result["keys"]
+    rows, cols, values = _grid(result)
+    grid = np.array([[values.get((r, c), np.nan) for c in cols] for r in rows])
+    fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.6 * len(rows) + 2))
+    im = ax.imshow(grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows])
+    ax.set_xlabel(k2)
+    ax.set_ylabel(k1)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", color="white", fontsize=9)
+    fig.colorbar(im, ax=ax, label=f"G-XLT {result['metric'].upper()}")
+    ax.set_title(f"{result.get('suite') or ''} G-XLT (mean over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
