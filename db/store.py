@@ -195,27 +195,44 @@ class Store:
                  .where(Run.status == "queued", dep.c.status.in_(("failed", "cancelled", "lost"))))
             return [{**_row(r), "dep_id": d, "dep_status": st} for r, d, st in s.execute(q)]
 
-    def list_runs(self, text: str = "", statuses: tuple[str, ...] = (), sort: str = "id", descending: bool = True,
-                  offset: int = 0, limit: int = 200) -> list[dict]:
-        """One page of runs with their experiment name and best dev G-XLT F1 (from the summary table)."""
-        best = (select(MetricSummary.run_id, MetricSummary.best_value)
-                .where(MetricSummary.key == "dev_gxlt_f1", MetricSummary.context == "").subquery())
-        q = (select(Run, Experiment.name, best.c.best_value).join(Experiment)
-             .outerjoin(best, best.c.run_id == Run.id))
-        if text:
-            like = f"%{text}%"
+    @staticmethod
+    def _run_filter(q, text: str, statuses: tuple[str, ...]):
+        """Every word of `text` must match the experiment name, the kind or the status of a run."""
+        for word in text.split():
+            like = f"%{word}%"
             q = q.where(or_(Experiment.name.ilike(like), Run.kind.ilike(like), Run.status.ilike(like)))
         if statuses:
             q = q.where(Run.status.in_(statuses))
+        return q
+
+    def list_runs(self, text: str = "", statuses: tuple[str, ...] = (), sort: str = "id", descending: bool = True,
+                  offset: int = 0, limit: int = 200) -> list[dict]:
+        """One page of runs with their experiment name, best dev G-XLT F1 and `score`: the G-XLT F1 a user looks
+        for (an evaluate run's of its first suite, a training run's best dev), all from the summary table."""
+        best = (select(MetricSummary.run_id, MetricSummary.best_value)
+                .where(MetricSummary.key == "dev_gxlt_f1", MetricSummary.context == "").subquery())
+        q = self._run_filter(select(Run, Experiment.name, best.c.best_value).join(Experiment)
+                             .outerjoin(best, best.c.run_id == Run.id), text, statuses)
         column = {"id": Run.id, "kind": Run.kind, "status": Run.status, "experiment": Experiment.name,
                   "best": best.c.best_value, "started": Run.started_at, "ended": Run.ended_at}.get(sort, Run.id)
         q = q.order_by(column.desc() if descending else column.asc(), Run.id.desc()).offset(offset).limit(limit)
         with self.session() as s:
-            return [{**_row(r), "experiment": name, "best_dev_gxlt_f1": b} for r, name, b in s.execute(q)]
+            runs = [{**_row(r), "experiment": name, "best_dev_gxlt_f1": b} for r, name, b in s.execute(q)]
+            final = s.execute(select(MetricSummary.run_id, MetricSummary.key, MetricSummary.last_value, MetricSummary.id)
+                              .where(MetricSummary.run_id.in_([r["id"] for r in runs]),
+                                     MetricSummary.key.like("%\\_gxlt\\_f1", escape="\\"),
+                                     MetricSummary.key != "dev_gxlt_f1").order_by(MetricSummary.id)).all()
+        first = {}
+        for run_id, key, value, _ in final:
+            first.setdefault(run_id, (key[:-len("_gxlt_f1")], value))
+        for r in runs:
+            suite, value = first.get(r["id"], (None, None))
+            r["score"], r["score_suite"] = (value, suite) if value is not None else (r["best_dev_gxlt_f1"], None)
+        return runs
 
-    def count_runs(self) -> int:
+    def count_runs(self, text: str = "", statuses: tuple[str, ...] = ()) -> int:
         with self.session() as s:
-            return s.scalar(select(func.count(Run.id)))
+            return s.scalar(self._run_filter(select(func.count(Run.id)).select_from(Run).join(Experiment), text, statuses))
 
     # --- writes from the worker (batched) ---------------------------------------------------------
     def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(), questions=(),
@@ -279,7 +296,8 @@ class Store:
         gen_histogram = Histogram.generation.is_not(None) & (Histogram.key == "coef_generation")
         with self.session() as s:
             self._fence(s, run_id, attempt)
-            s.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
+            # sys_* metrics describe the machine over time (their step is seconds since queued): never truncated
+            s.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step, ~Metric.key.like("sys\\_%", escape="\\")))
             s.execute(delete(Histogram).where(Histogram.run_id == run_id, ~gen_histogram, Histogram.step > step))
             s.execute(delete(Histogram).where(Histogram.run_id == run_id, gen_histogram,
                                               (Histogram.generation >= generation) | (Histogram.step > step)))

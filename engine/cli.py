@@ -301,9 +301,10 @@ def list_runs(statuses, limit, db_url):
     """Runs with status, progress and best dev G-XLT F1, newest first."""
     from rich.console import Console
     from rich.table import Table
-    from engine.jobs.control import reconcile
+    from engine.jobs.control import reconcile, waiting_without_scheduler
     store = open_store(db_url)
     reconcile(store)
+    waiting = 0 if store.read_only else waiting_without_scheduler(store)
     table = Table("run", "experiment", "kind", "status", "progress", "best dev G-XLT F1", "started", box=None)
     for r in store.list_runs(statuses=tuple(statuses), limit=limit):
         progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
@@ -311,6 +312,8 @@ def list_runs(statuses, limit, db_url):
         table.add_row(str(r["id"]), r["experiment"], r["kind"], STATUS_STYLE.get(r["status"], r["status"]), progress, best,
                       r["started_at"].strftime("%m-%d %H:%M") if r["started_at"] else "")
     Console().print(table)
+    if waiting:
+        click.echo(f"{waiting} run(s) ready and no scheduler alive: `xlqa-run schedule` starts one", err=True)
 
 
 STATUS_STYLE = {"running": "[yellow]running[/]", "done": "[green]done[/]", "failed": "[red]failed[/]",
@@ -388,6 +391,14 @@ def cancel(run_ids, db_url):
     for run_id in run_ids:
         get_run_or_fail(store, run_id)
         click.echo(cancel_run(store, run_id))
+
+
+@main.command(context_settings=CONTEXT)
+@db_option
+def schedule(db_url):
+    """Make sure a scheduler runs the queue (launch and resume start one; this is for a scheduler that died)."""
+    from engine.jobs.control import schedule as start
+    click.echo(start(open_store(db_url)))
 
 
 @main.command(context_settings=CONTEXT)

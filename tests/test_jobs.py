@@ -20,7 +20,7 @@ from engine.cli import main
 from tests.helpers import tiny_config
 
 TERMINAL = ("done", "failed", "cancelled", "lost")
-THROUGHPUT = ("examples_per_s",)  # wall-clock speed: the one value a resumed run cannot repeat
+THROUGHPUT = ("examples_per_s",)  # wall-clock speed: a value a resumed run cannot repeat (and sys_* telemetry)
 
 
 @pytest.fixture
@@ -94,14 +94,15 @@ def rows(store, run_id):
     con = sqlite3.connect(store.url.split(":///", 1)[1])
     q = lambda sql: sorted(con.execute(sql, (run_id,)).fetchall())
     result = {
-        "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)}"),
+        "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} "
+                    "AND key NOT LIKE 'sys%'"),
         "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = ?"),
         "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = ?"),
         "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell WHERE run_id = ?"),
         "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
                      q("SELECT kind, path, step FROM artifact WHERE run_id = ?")],
         "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM metric_summary "
-                            f"WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)}"),
+                            f"WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"),
     }
     con.close()
     return result
@@ -301,6 +302,7 @@ def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, m
     assert store.get_run(train)["status"] == "running"      # nobody noticed yet
     listing = CliRunner().invoke(main, ["list"])
     assert store.get_run(train)["status"] == "lost" and "lost" in listing.output
+    assert "no scheduler alive" not in listing.output       # the lost run is not ready; nothing else waits
     assert "nothing to cancel" in CliRunner().invoke(main, ["cancel", str(train)]).output
     assert CliRunner().invoke(main, ["resume", str(train)]).exit_code == 0
     assert wait_for(store, train, TERMINAL)["status"] == "done"

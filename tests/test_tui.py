@@ -1,13 +1,23 @@
-"""The dashboard driven by pilots against a database filled through the real store."""
+"""The dashboard driven by pilots against a database filled through the real store, and its screens as SVG
+snapshots at 80x24 and 160x48."""
+
+import subprocess
+import sys
 
 import pytest
+from click.testing import CliRunner
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import filled_store
-from xlqa_tui.app import XlqaApp
+from tests.tui_fixtures import add_compared_run, filled_store
+from xlqa_tui.app import XlqaApp, main as xlqa_main
+from xlqa_tui.screens.compare import CompareScreen
+from xlqa_tui.screens.confirm import ConfirmScreen
 from xlqa_tui.screens.matrix import MatrixScreen
 from xlqa_tui.screens.new_experiment import NewExperimentScreen
 from xlqa_tui.screens.run_detail import RunDetailScreen
+from xlqa_tui.screens.runs import RunsScreen
+from xlqa_tui.widgets.chart import Chart
+from xlqa_tui.widgets.glyph_checkbox import GlyphCheckbox
 from xlqa_tui.widgets.matrix_table import MatrixTable
 from xlqa_tui.widgets.runs_table import RunsTable
 
@@ -21,7 +31,13 @@ def table_ids(app) -> list[str]:
     return [rk.value for rk in app.screen.query_one(RunsTable).rows]
 
 
-async def test_runs_table_lists_filters_and_sorts(store):
+def status_line(app) -> str:
+    return str(app.screen.query_one("#status-line").render())
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+
+async def test_runs_table_lists_filters_with_every_word_and_esc_clears(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(0.5)
@@ -29,47 +45,80 @@ async def test_runs_table_lists_filters_and_sorts(store):
         await pilot.press("slash", *"sweep")
         await pilot.pause(0.5)
         assert table_ids(app) == ["4"]
-        await pilot.press("enter", "escape")
-        app.screen.query_one("#filter").value = ""
+        app.screen.query_one("#filter").value = "paper done"          # every word must match
         await pilot.pause(0.5)
+        assert table_ids(app) == ["3", "2", "1"]
+        app.screen.query_one("#filter").value = "paper queued"
+        await pilot.pause(0.5)
+        assert table_ids(app) == [] and "of 0" in status_line(app)
+        await pilot.press("escape")                                     # closes and clears the filter
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["4", "3", "2", "1"] and "matching" not in status_line(app)
         await pilot.press("f")          # running + queued
         await pilot.pause(0.5)
         assert table_ids(app) == ["4"]
+
+
+async def test_score_column_status_width_and_footer_at_80x24(store):
+    store.update_run(2, status="cancelled")
+    app = XlqaApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        table = app.screen.query_one(RunsTable)
+        assert str(table.get_cell("3", "score")).strip() == "47.50"     # an evaluate run shows its G-XLT F1
+        assert str(table.get_cell("2", "score")).strip() == "44.25"     # a training run its best dev G-XLT F1
+        assert str(table.get_cell("2", "status")) == "cancelled"        # not cut to "cancell"
+        assert sum(c.width for c in table.columns.values()) + 2 * len(table.columns) <= 80
+        footer = "".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        for key in ("/", "q", "?"):
+            assert key in footer
 
 
 async def test_new_metric_rows_appear_live(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(0.3)
-        store.update_run(4, status="running", step=30, total_steps=120)
+        from db.models import utcnow
+        store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
         await pilot.pause(2.0)
         row = app.screen.query_one(RunsTable).get_row("4")
         assert str(row[3]) == "running" and "25%" in str(row[4])
 
 
-async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
-    started = []
-    monkeypatch.setattr(launch_module, "ensure_scheduler", lambda s, *a, **k: started.append(s))
+async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
     app = XlqaApp(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("n")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("down", "m")
         await pilot.pause(0.3)
-        assert isinstance(app.screen, NewExperimentScreen)
-        temp = app.screen.query_one("#f-distill-temperature")
-        temp.value = "-1"
+        assert isinstance(app.screen, MatrixScreen)
+        await pilot.press("q")
         await pilot.pause(0.2)
-        assert "distill.temperature" in str(app.screen.query_one("#error-distill-temperature").render())
-        await pilot.press("ctrl+s")
-        assert len(store.list_runs()) == 4          # nothing queued while invalid
-        temp.value = "3"
-        app.screen.query_one("#f-name").value = "from-form"
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("q")
         await pilot.pause(0.2)
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
-    runs = store.list_runs(text="from-form")
-    assert sorted(r["kind"] for r in runs) == ["distill", "evaluate", "sample"]
-    assert all(r["config"]["distill"]["temperature"] == 3.0 for r in runs)
-    assert started
+    assert not app.is_running                       # q on the runs list quit the app
+
+
+async def test_runs_page_through_sql_and_stop_at_the_end(tmp_path, monkeypatch):
+    from xlqa_tui.screens import runs as runs_screen
+    monkeypatch.setattr(runs_screen, "PAGE", 3)
+    store = filled_store(f"sqlite:///{tmp_path / 'p.db'}")
+    for _ in range(3):
+        store.create_run(store.create_experiment("more"), "sample", {})
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["7", "6", "5"] and "runs 1–3 of 7" in status_line(app)
+        await pilot.press("greater_than_sign")
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["4", "3", "2"] and "runs 4–6 of 7" in status_line(app)
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["1"] and "runs 7–7 of 7" in status_line(app)   # not past the end
+        await pilot.press("less_than_sign")
+        await pilot.pause(0.5)
+        assert table_ids(app) == ["4", "3", "2"]
 
 
 async def test_cancel_changes_the_status(store):
@@ -81,32 +130,15 @@ async def test_cancel_changes_the_status(store):
     assert store.get_run(4)["status"] == "cancelled"
 
 
-async def test_matrix_shows_the_stored_cells_and_toggles_em(store):
-    app = XlqaApp(store)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
-        await pilot.press("down", "m")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, MatrixScreen)
-        table = app.screen.query_one(MatrixTable)
-        assert str(table.get_row("en")[1]).strip() == "50.0"     # f1 of (en, en)
-        assert str(table.get_row("es")[1]).strip() == "52.0"     # (es, en): 50 + 7 - 5
-        summary = str(app.screen.query_one("#matrix-summary").render())
-        assert "G-XLT (cross cells)" in summary
-        await pilot.press("e")
-        assert str(app.screen.query_one(MatrixTable).get_row("en")[1]).strip() == "30.0"
-
-
-async def test_detail_and_delete_with_confirmation(store):
+async def test_delete_asks_with_two_buttons(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
-        await pilot.press("down", "down", "enter")
-        await pilot.pause(0.8)
-        assert isinstance(app.screen, RunDetailScreen)
-        assert "best dev G-XLT F1 44.25" in str(app.screen.query_one("#detail-top").render())
-        await pilot.press("escape", "up", "up", "d")
-        await pilot.pause(0.2)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ConfirmScreen)
+        no, yes = app.screen.query_one("#no").region, app.screen.query_one("#yes").region
+        assert no.right < yes.x                     # two boxes with a gap, not one
         await pilot.press("n")
         assert store.get_run(4) is not None
         await pilot.press("d", "y")
@@ -114,56 +146,250 @@ async def test_detail_and_delete_with_confirmation(store):
     assert store.get_run(4) is None
 
 
-def test_snapshot_runs_80x24(snap_compare, store):
-    assert snap_compare(XlqaApp(store), terminal_size=(80, 24), run_before=_settle)
-
-
-def test_snapshot_matrix_wide(snap_compare, store):
-    async def open_matrix(pilot):
-        await _settle(pilot)
-        await pilot.press("down", "m")
-        await pilot.pause(0.3)
-    assert snap_compare(XlqaApp(store), terminal_size=(140, 36), run_before=open_matrix)
-
-
-async def _settle(pilot):
-    await pilot.pause(0.6)
-
-
-async def test_runs_page_through_sql(tmp_path, monkeypatch):
-    from xlqa_tui.screens import runs as runs_screen
-    monkeypatch.setattr(runs_screen, "PAGE", 3)
-    store = filled_store(f"sqlite:///{tmp_path / 'p.db'}")
-    for _ in range(3):
-        store.create_run(store.create_experiment("more"), "sample", {})
+async def test_the_command_palette_has_the_apps_commands(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(0.5)
-        assert table_ids(app) == ["7", "6", "5"]
-        await pilot.press("greater_than_sign")
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"open run 2")
+        await pilot.pause(0.8)
+        await pilot.press("enter")
+        await pilot.pause(0.8)
+        assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == 2
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"new exp")
+        await pilot.pause(0.8)
+        await pilot.press("enter")
         await pilot.pause(0.5)
-        assert table_ids(app) == ["4", "3", "2"]
-        await pilot.press("less_than_sign")
-        await pilot.pause(0.5)
-        assert table_ids(app) == ["7", "6", "5"]
+        assert isinstance(app.screen, NewExperimentScreen)
 
 
-async def test_compare_shows_whether_the_difference_is_real_and_the_matrix_marks_cells(store):
-    from tests.tui_fixtures import add_compared_run
-    from xlqa_tui.screens.compare import CompareScreen
+# --- new experiment -------------------------------------------------------------------------------------
+
+async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
+    started = []
+    monkeypatch.setattr(launch_module, "ensure_scheduler", lambda s, *a, **k: started.append(s))
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, NewExperimentScreen)
+        form = app.screen
+        assert "model.init_from" in str(form.query_one("#error-model-init_from").render())   # no teacher: not valid
+        form.query_one("#f-model-init_from").value = "/teacher/checkpoint"
+        await pilot.pause(0.2)
+        assert "no such file or folder" in str(form.query_one("#error-model-init_from").render())
+        form.query_one("#f-model-name").value = "tiny-bert:32:1"
+        form.query_one("#f-model-init_from").value = ""
+        temp = form.query_one("#f-distill-temperature")
+        temp.value = "-1"
+        await pilot.pause(0.2)
+        assert "distill.temperature" in str(form.query_one("#error-distill-temperature").render())
+        await pilot.press("ctrl+s")
+        assert len(store.list_runs()) == 4          # nothing queued while invalid
+        temp.value = "3"
+        form.query_one("#f-name").value = "from-form"
+        form.query_one("#f-train-max_steps").value = "7"
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+    runs = store.list_runs(text="from-form")
+    assert sorted(r["kind"] for r in runs) == ["distill", "evaluate", "sample"]
+    assert all(r["config"]["distill"]["temperature"] == 3.0 and r["config"]["train"]["max_steps"] == 7 for r in runs)
+    assert started
+
+
+async def test_the_form_refuses_no_language_and_empty_numbers(store):
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(NewExperimentScreen())
+        await pilot.pause(0.5)
+        form = app.screen
+        form.query_one("#f-model-name").value = "tiny-bert:32:1"
+        for box in form.query("#languages GlyphCheckbox"):
+            box.value = False
+        await pilot.pause(0.3)
+        assert "data.languages is empty" in str(form.query_one("#form-status").render())
+        form.query_one("#lang-en", GlyphCheckbox).value = True
+        form.query_one("#f-data-ntl").value = "0"
+        form.query_one("#f-train-epochs").value = ""                    # empty is an error, not the default
+        await pilot.pause(0.3)
+        assert "train.epochs" in str(form.query_one("#error-train-epochs").render())
+        assert str(form.query_one("#lang-en").render()).startswith("[✓]")
+        assert str(form.query_one("#lang-el").render()).startswith("[ ]")   # readable without colour
+
+
+async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        await pilot.press("escape")                                     # nothing edited: straight back
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        name = app.screen.query_one("#f-name")
+        name.focus()
+        name.value = "saved one"
+        name.cursor_position = len(name.value)
+        await pilot.press("ctrl+w")                                     # the input's own key: deletes a word
+        await pilot.pause(0.2)
+        assert name.value != "saved one" and not list(tmp_path.glob("*.toml"))   # edited, nothing saved
+        assert isinstance(app.screen, NewExperimentScreen)
+        name.value = "saved-one"
+        app.screen.query_one("#f-model-name").value = "tiny-bert:32:1"
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        assert (tmp_path / "saved-one.toml").exists()
+        name.value = "changed"
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, NewExperimentScreen)
+        await pilot.press("escape", "y")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, RunsScreen)
+
+
+# --- detail, matrix, compare --------------------------------------------------------------------------
+
+async def test_detail_tabs_metric_picker_and_no_polling_after_the_end(store):
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(1.0)
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run_id == 2
+        assert "best dev G-XLT F1 44.25" in str(screen.query_one("#detail-top").render())
+        assert screen.timer is None                                     # done: read once, no more polling
+        title = lambda: str(screen.query_one("#metric-chart .chart-title").render())
+        assert "■ loss" in title() and "■ loss_ce" in title() and "■ loss_kl" in title()
+        await pilot.press("k")
+        assert screen.metric == "coef" and "coef" in title()
+        await pilot.press("e")
+        assert "EMA 0.6" in title()
+        await pilot.press("3")
+        assert app.screen.query_one("TabbedContent").active == "pairs"
+        await pilot.press("2", "l")
+        assert "log counts" in str(screen.query_one("#hist-plot .chart-title").render())
+
+
+async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(store):
+    other = add_compared_run(store)
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("down", "down", "m")                  # run 3, the evaluate run
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MatrixScreen) and app.screen.run_id == 3
+        table = app.screen.query_one(MatrixTable)
+        assert str(table.get_row("en")[1]).strip() == "50.0"     # f1 of (en, en)
+        assert str(table.get_row("es")[1]).strip() == "52.0"     # (es, en): 50 + 7 - 5
+        summary = str(app.screen.query_one("#matrix-summary").render())
+        assert "G-XLT (cross cells)" in summary
+        await pilot.press("e")
+        assert str(app.screen.query_one(MatrixTable).get_row("en")[1]).strip() == "30.0"
+        app.pop_screen()
+        app.push_screen(MatrixScreen(other, 3))
+        for _ in range(60):
+            await pilot.pause(0.25)
+            if app.screen.marked:
+                break
+        matrix = app.screen.query_one(MatrixTable)
+        assert str(matrix.get_cell("de", "mean")).strip().startswith("+")      # a signed row mean
+        assert str(matrix.get_cell("de", "ar")).endswith("*")
+
+
+async def test_compare_shows_significance_an_empty_chart_message_and_clears_marks(store):
     other = add_compared_run(store)
     app = XlqaApp(store)
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.pause(0.3)
-        app.push_screen(CompareScreen([3, other]))
-        await pilot.pause(3.0)
-        table = app.screen.query_one("#compare-significance")
-        row = [str(c) for c in table.get_row_at(0)]
+        await pilot.pause(0.5)
+        runs = app.screen
+        runs.marked = {3, other}
+        runs.action_compare()
+        for _ in range(60):                                     # the test runs in a worker thread
+            await pilot.pause(0.25)
+            if str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…":
+                break
+        assert isinstance(app.screen, CompareScreen)
+        row = [str(c) for c in app.screen.query_one("#compare-significance").get_row_at(0)]
         assert row[0] == f"{other} vs 3" and row[1].startswith("+") and "[" in row[2]
-        app.pop_screen()
-        app.push_screen(MatrixScreen(other, 3))
-        await pilot.pause(3.0)
-        matrix = app.screen.query_one(MatrixTable)
-        de_ar = str(matrix.get_cell("de", "ar"))
-        assert de_ar.endswith("*") and "+20.0" in de_ar
-        assert not str(matrix.get_cell("en", "en")).endswith("*")
+        chart = app.screen.query_one("#compare-curves", Chart)
+        assert chart.query_one(".chart-empty").display and "no dev G-XLT F1 logged" in str(chart.query_one(".chart-empty").render())
+        await pilot.press("q")
+        await pilot.pause(0.3)
+        assert runs.marked == set()
+
+
+def test_plain_text_when_stdout_is_not_a_terminal(tmp_path, store):
+    result = CliRunner().invoke(xlqa_main, ["--db", store.url, "--once"])
+    assert result.exit_code == 0 and "paper-xquad" in result.output and "\x1b[" not in result.output
+    piped = subprocess.run([sys.executable, "-m", "xlqa_tui.app", "--db", store.url], capture_output=True, text=True,
+                           timeout=60)
+    assert piped.returncode == 0 and "sweep-T3" in piped.stdout and "47.50" in piped.stdout
+
+
+def test_the_system_monitor_logs_the_machine(monkeypatch):
+    from datetime import datetime, timedelta
+
+    from engine.jobs.sysmon import SystemMonitor
+    rows = []
+    monitor = SystemMonitor(lambda *row: rows.append(row), datetime.utcnow() - timedelta(seconds=90), interval=0.05).start()
+    import time
+    time.sleep(0.4)
+    monitor.stop()
+    keys = {key for _, key, _, _ in rows}
+    assert {"sys_cpu_percent", "sys_ram_used_gb", "sys_worker_rss_gb"} <= keys
+    assert all(step >= 90 for step, *_ in rows)                     # seconds since the run was queued
+
+
+# --- snapshots ---------------------------------------------------------------------------------------
+
+async def _settle(pilot):
+    """Until the runs list has loaded (it reads the store in a worker), however busy the machine."""
+    for _ in range(80):
+        await pilot.pause(0.1)
+        screen = pilot.app.screen_stack[-1] if pilot.app.screen_stack else None
+        if isinstance(screen, RunsScreen) and screen.query_one(RunsTable).row_count and screen.total:
+            break
+    await pilot.pause(0.3)
+
+
+def _screen(opener):
+    async def run_before(pilot):
+        await _settle(pilot)
+        opener(pilot.app)
+        await pilot.pause(1.5)
+        if isinstance(pilot.app.screen, CompareScreen):  # the paired test runs in a worker: wait for it
+            for _ in range(80):
+                if str(pilot.app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…":
+                    break
+                await pilot.pause(0.25)
+    return run_before
+
+
+SCREENS = {
+    "runs": lambda app: None,
+    "detail": lambda app: app.push_screen(RunDetailScreen(2)),
+    "form": lambda app: app.push_screen(NewExperimentScreen()),
+    "matrix": lambda app: app.push_screen(MatrixScreen(3)),
+    "compare": lambda app: app.push_screen(CompareScreen([2, 3])),
+    "help": lambda app: app.action_help(),
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_snapshot(snap_compare, store, screen, size):
+    assert snap_compare(XlqaApp(store), terminal_size=size, run_before=_screen(SCREENS[screen]))

@@ -1,37 +1,44 @@
-"""Every key binding of the app in one place (the help screen lists them)."""
+"""Every key binding of the app in one place (the help screen lists them). Keys chosen not to fight the
+text inputs: no ctrl+w/u/k/a/e/d/x/c/v (Input uses them); q quits from the runs list and goes back elsewhere,
+as in htop and lazygit."""
 
 from textual.binding import Binding
 
 APP = [
     Binding("question_mark", "help", "Help", key_display="?"),
-    Binding("ctrl+q", "quit", "Quit"),
+    Binding("ctrl+q", "quit", "Quit", show=False),
 ]
 RUNS = [
-    Binding("n", "new", "New"),
     Binding("enter", "open", "Open", show=False),
+    Binding("slash", "filter", "Filter", key_display="/"),
+    Binding("n", "new", "New"),
     Binding("m", "matrix", "Matrix"),
     Binding("space", "mark", "Mark", show=False),
     Binding("c", "compare", "Compare"),
     Binding("x", "cancel_run", "Cancel"),
-    Binding("r", "resume_run", "Resume"),
-    Binding("d", "delete_run", "Delete"),
-    Binding("y", "copy_config", "Copy cfg"),
-    Binding("slash", "filter", "Filter", key_display="/"),
+    Binding("r", "resume_run", "Resume", show=False),
+    Binding("d", "delete_run", "Delete", show=False),
+    Binding("y", "copy_config", "New from run", show=False),
+    Binding("u", "unmark", "Unmark all", show=False),
     Binding("f", "status_filter", "Status", show=False),
     Binding("s", "sort", "Sort", show=False),
     Binding("S", "reverse", "Reverse", show=False),
     Binding("greater_than_sign", "next_page", "Next page", key_display=">", show=False),
     Binding("less_than_sign", "prev_page", "Prev page", key_display="<", show=False),
+    Binding("q", "quit", "Quit"),
 ]
-BACK = Binding("escape", "back", "Back")  # every screen but the runs list
+BACK = Binding("escape,q", "back", "Back", key_display="esc")  # every screen but the runs list
 NEW = [
     Binding("ctrl+s", "launch", "Launch"),
-    Binding("ctrl+w", "save_toml", "Save TOML"),
-    BACK,
+    Binding("ctrl+t", "save_toml", "Save TOML"),
+    Binding("escape", "back", "Back", key_display="esc"),     # q types a q into a field here
 ]
 DETAIL = [
     Binding("m", "matrix", "Matrix"),
     Binding("x", "cancel_run", "Cancel"),
+    Binding("k", "next_metric", "Metric"),
+    Binding("e", "smooth", "Smooth", show=False),
+    Binding("l", "log_scale", "Log hist", show=False),
     BACK,
 ]
 MATRIX = [
@@ -42,9 +49,11 @@ MATRIX = [
 ]
 COMPARE = [
     Binding("o", "toggle_only_diff", "Only diffs"),
+    Binding("k", "next_metric", "Curve"),
     BACK,
 ]
 HELP_TEXT = {  # screen -> bindings, for the help screen
-    "Everywhere": APP + [BACK, Binding("ctrl+p", "command_palette", "Command palette")],
-    "Runs": RUNS, "New experiment": NEW, "Run detail": DETAIL, "Matrix": MATRIX, "Compare": COMPARE,
+    "Everywhere": APP + [Binding("ctrl+q", "quit", "Quit"), Binding("ctrl+p", "command_palette", "Command palette")],
+    "Runs": RUNS, "New experiment": NEW, "Run detail": DETAIL + [Binding("1-5", "tab", "Curves, mAP@k, pairs, log, system")],
+    "Matrix": MATRIX, "Compare": COMPARE,
 }

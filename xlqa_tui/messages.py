@@ -8,6 +8,8 @@ from textual.message import Message
 @dataclass
 class RunsLoaded(Message):
     rows: list[dict]
+    total: int = 0
+    total: int = 0
 
 
 @dataclass

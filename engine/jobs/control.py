@@ -2,8 +2,9 @@
 
 Cancel sets the flag in the store (any host sees it at the next heartbeat) and SIGTERMs a local worker.
 Resume queues a failed, lost or cancelled run again with every run after it. `reconcile` marks runs whose
-worker is gone or silent `lost` and restarts the scheduler when queued runs wait without one, so nothing
-stays `running` or `queued` forever because a process died."""
+worker is gone or silent `lost`, so nothing stays `running` forever because a process died; it starts no
+process (viewing a database must not start jobs): `waiting_without_scheduler` tells the caller to say so,
+and `schedule` (or launch and resume) starts the scheduler."""
 
 from __future__ import annotations
 
@@ -16,15 +17,25 @@ from db.store import Store
 
 
 def reconcile(store: Store) -> list[int]:
-    """Mark dead runs lost; start a scheduler if ready runs wait and none is alive. Returns the lost runs."""
+    """Mark the runs whose worker is gone or silent lost. Returns their ids."""
     if store.read_only:
         return []
+    from engine.jobs.liveness import reap_stale
+    return reap_stale(store)
+
+
+def waiting_without_scheduler(store: Store) -> int:
+    """How many runs are ready to start while no live scheduler would start them."""
+    from engine.jobs.liveness import holder_alive
+    ready = store.ready_runs()
+    return len(ready) if ready and not store.lease_alive(holder_alive=holder_alive) else 0
+
+
+def schedule(store: Store) -> str:
     from engine.jobs.launch import ensure_scheduler
-    from engine.jobs.liveness import holder_alive, reap_stale
-    lost = reap_stale(store)
-    if store.ready_runs() and not store.lease_alive(holder_alive=holder_alive):
-        ensure_scheduler(store)
-    return lost
+    reconcile(store)
+    pid = ensure_scheduler(store)
+    return f"scheduler started (pid {pid})" if pid else "a scheduler is already running"
 
 
 def cancel_run(store: Store, run_id: int) -> str:

@@ -7,7 +7,19 @@ import subprocess
 
 
 def gpu_free_memory() -> dict[int, int]:
-    """{gpu index: free MiB} from nvidia-smi; {} when there is no GPU."""
+    """{gpu index: free MiB} (PCI bus order, as nvidia-smi numbers them) through NVML; nvidia-smi when the
+    NVML binding is missing; {} when there is no GPU."""
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        free = {}
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            free[i] = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(i)).free // 2**20
+        return free
+    except ImportError:
+        pass
+    except Exception:  # no driver or no GPU
+        return {}
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=index,memory.free", "--format=csv,noheader,nounits"],
                              capture_output=True, text=True, timeout=10).stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from db.session import StoreError
 from db.store import Store
-from engine.jobs.devices import pick_gpus, worker_env
+from engine.jobs.devices import gpu_free_memory, pick_gpus, worker_env
 from engine.jobs.liveness import holder_alive, reap_stale
 
 
@@ -56,11 +56,16 @@ class Scheduler:
                               hint=f"`xlqa-run resume {run['dep_id']}` queues it and every run after it again")
 
     def start_ready(self):
+        ready = self.store.ready_runs()
+        if not ready:
+            return
+        free = gpu_free_memory()  # one reading per poll, not one per ready run
         running = self.store.runs_with_status("running")
         busy_gpus = {int(g) for r in running for g in r["assigned_devices"].split(",") if g.strip().isdigit()}
         cpu_jobs = sum(1 for r in running if not r["assigned_devices"].strip())
-        for run in self.store.ready_runs():
-            gpus = pick_gpus(run["devices"], busy_gpus, count=max(1, len(run["devices"].split(","))) if run["devices"] not in ("", "cpu") else 1)
+        for run in ready:
+            count = max(1, len(run["devices"].split(","))) if run["devices"] not in ("", "cpu") else 1
+            gpus = pick_gpus(run["devices"], busy_gpus, count=count, free=free)
             if gpus is None:
                 continue
             if not gpus:

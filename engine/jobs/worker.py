@@ -85,6 +85,11 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     if main and store_sink is None:
         store_sink = StoreSink(store, run_id, attempt=attempt)
     sink = FanoutSink(store_sink, LogSink(), extra_sink) if main else NullSink()
+    monitor = None
+    if main:
+        from engine.jobs.sysmon import SystemMonitor
+        monitor = SystemMonitor(lambda step, key, ctx, value: store_sink.log_metrics(step, {key: value}, ctx),
+                                run["created_at"]).start()
     try:
         checkpoint = latest_checkpoint(out) if run["kind"] in TRAIN_KINDS else None
         point = resume_point(checkpoint)
@@ -116,11 +121,15 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     except RunTakenOver:
         raise
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the run row
+        if monitor is not None:
+            monitor.stop()
         if main:
             log.error("run %d failed: %s", run_id, exc)
             _close(store_sink)
             store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc), attempt=attempt)
         raise
+    if monitor is not None:
+        monitor.stop()
     if main:
         _close(store_sink)
         store.finish(run_id, status, attempt=attempt)

@@ -11,7 +11,9 @@ from engine.jobs.report import config_diff
 from engine.matrix import build_matrix
 from xlqa_tui.keys import COMPARE
 from xlqa_tui.messages import SignificanceLoaded
-from xlqa_tui.widgets.curves import Curves
+from xlqa_tui.widgets.chart import Chart
+
+CURVES = [("dev_gxlt_f1", "dev G-XLT F1"), ("loss", "training loss"), ("coef", "coefficient w")]
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -28,17 +30,19 @@ class CompareScreen(Screen):
         super().__init__()
         self.run_ids = run_ids
         self.only_diff = True
+        self.curve = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("summary (best checkpoint, first suite)", classes="section-title")
         yield DataTable(id="compare-summary")
-        yield Static("is it real? B - A vs the first run (95% interval over question ids; p: sign-flip)",
+        yield Static("is it real? run - first run (95% interval over question ids)",
                      classes="section-title", id="significance-title")
         yield DataTable(id="compare-significance")
         yield Static("config", classes="section-title", id="config-title")
         yield DataTable(id="compare-config")
-        yield Curves("dev G-XLT F1", id="compare-curves")
+        yield Chart("dev G-XLT F1 of each run (k: next curve)", id="compare-curves",
+                    empty="no dev evaluation logged by these runs (k: next curve)")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -52,8 +56,7 @@ class CompareScreen(Screen):
             s = build_matrix(cells).summary() if cells else {}
             fmt = lambda k: f"{s[k]:.2f}" if k in s else ""
             summary.add_row(str(rid), run["experiment"], run["kind"], fmt("xlt"), fmt("gxlt"), fmt("gxlt_cross"))
-        self.query_one("#compare-curves", Curves).show(
-            {f"run {rid}": store.metric_series(rid, "dev_gxlt_f1") for rid in self.run_ids})
+        self.draw_curves()
         table = self.query_one("#compare-significance", DataTable)
         table.add_columns("run", "G-XLT delta", "95% interval", "p", "XLT delta", "95% interval", "p", "n")
         table.add_row("…", "computing", "", "", "", "", "", "")
@@ -94,7 +97,23 @@ class CompareScreen(Screen):
             if self.only_diff and all(v == values[0] for v in values):
                 continue
             table.add_row(key, *[str(v) for v in values])
-        self.query_one("#config-title", Static).update("config: " + ("only what differs (o: all)" if self.only_diff else "all keys (o: only diffs)"))
+        identical = self.only_diff and table.row_count == 0
+        table.display = not identical
+        self.query_one("#config-title", Static).update(
+            "config: identical (o: all keys)" if identical else
+            "config: " + ("only what differs (o: all)" if self.only_diff else "all keys (o: only diffs)"))
+
+    def draw_curves(self) -> None:
+        key, label = CURVES[self.curve]
+        series = {f"run {rid}": self.app.store.metric_series(rid, key) for rid in self.run_ids}
+        chart = self.query_one("#compare-curves", Chart)
+        chart.empty = f"no {label} logged by these runs (k: next curve)"
+        chart.query_one(".chart-empty").update(chart.empty)
+        chart.show(series, f"{label} of each run (k: next curve)")
+
+    def action_next_metric(self) -> None:
+        self.curve = (self.curve + 1) % len(CURVES)
+        self.draw_curves()
 
     def action_toggle_only_diff(self) -> None:
         self.only_diff = not self.only_diff

@@ -1,32 +1,55 @@
-"""The new-experiment form over the engine's config: validates as you type, ctrl+s launches, ctrl+w saves TOML."""
+"""The new-experiment form, generated from the engine's config (every field, its help as a tooltip), one tab
+per section so a section fits a screen at 80x24. Validates as you type; ctrl+s launches, ctrl+t saves TOML;
+esc asks before discarding edits."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import typing
 from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, SelectionList, Static
+from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
-from engine.config import ConfigError, ExperimentConfig, apply_overrides, field_help
-from engine.languages import MLQA_LANGUAGES, XQUAD_LANGUAGES
+from engine.config import STAGES, TINY_PREFIX, ConfigError, ExperimentConfig, apply_overrides, field_help
+from engine.features import PADDINGS, STRIDE_MODES
+from engine.languages import MLQA_LANGUAGES, TYDIQA_NAMES, XQUAD_LANGUAGES
+from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 from xlqa_tui.keys import NEW
+from xlqa_tui.widgets.glyph_checkbox import GlyphCheckbox
 
-FIELDS = [  # (config key, label); the paper's defaults come from ExperimentConfig
-    ("name", "experiment name"), ("train.stage", "stage"), ("model.name", "base model"),
-    ("model.init_from", "teacher checkpoint"), ("data.train", "training data"), ("data.ntl", "ntl"),
-    ("data.en_centric", "English-centric"), ("distill.temperature", "temperature T"), ("distill.a_ce", "a_ce"),
-    ("distill.a_kl", "a_kl"), ("distill.kl_direction", "KL direction"), ("distill.coefficient", "coefficient"),
-    ("distill.k", "k"), ("distill.window", "window"), ("train.epochs", "epochs"),
-    ("train.learning_rate", "learning rate"), ("train.batch_size", "batch size"), ("train.grad_accum", "grad accumulation"),
-    ("features.max_length", "max length"), ("features.doc_stride", "doc stride"), ("train.seed", "seed"),
-    ("train.precision", "precision"), ("eval.dev", "dev suite"), ("eval.suites", "eval suites"),
-    ("eval.xlt_suites", "XLT-only suites"), ("eval.xlt_languages", "XLT-only languages"),
-    ("eval.max_per_cell", "questions per cell"), ("eval.data_dir", "data dir"), ("output_dir", "output dir"), ("devices", "devices (e.g. 0,1)"),
-]
-ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES]
+RUN_KEYS = ("train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
+            "train.eval_batch_size")  # shown on the first tab, with where the run writes
+TABS = {"run": ["name", "output_dir", "devices", *RUN_KEYS]}
+CHOICES = {"train.stage": STAGES, "train.precision": ("no", "bf16", "fp16"), "distill.kl_direction": KL_DIRECTIONS,
+           "distill.coefficient": COEFFICIENTS, "features.stride_mode": STRIDE_MODES, "features.padding": PADDINGS,
+           "eval.checkpoint": ("best", "final"), "distill.teacher_cache_dtype": ("float16", "float32")}
+ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES] + \
+    [l for l in TYDIQA_NAMES.values() if l not in MLQA_LANGUAGES + XQUAD_LANGUAGES]
+
+
+def config_fields() -> dict[str, list[tuple[str, type]]]:
+    """Tab -> [(dotted key, type)] from the dataclasses, sections in config order."""
+    tabs = {name: [] for name in TABS}
+    hints = typing.get_type_hints(ExperimentConfig)
+    for f in dataclasses.fields(ExperimentConfig):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            sub = typing.get_type_hints(hint)
+            for g in dataclasses.fields(hint):
+                key = f"{f.name}.{g.name}"
+                tabs["run" if key in RUN_KEYS else f.name] = tabs.get("run" if key in RUN_KEYS else f.name, [])
+                tabs["run" if key in RUN_KEYS else f.name].append((key, sub[g.name]))
+        else:
+            tabs["run"].append((f.name, hint))
+    tabs["run"].append(("devices", str))
+    order = {k: i for i, k in enumerate(TABS["run"])}
+    tabs["run"].sort(key=lambda kv: order.get(kv[0], 99))
+    return tabs
 
 
 def _get(d: dict, dotted: str):
@@ -38,9 +61,11 @@ def _get(d: dict, dotted: str):
 def _fmt(value) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return str(value)
+
+
+def field_id(key: str) -> str:
+    return "f-" + key.replace(".", "-")
 
 
 class NewExperimentScreen(Screen):
@@ -51,85 +76,141 @@ class NewExperimentScreen(Screen):
         self.base = base_config or ExperimentConfig().to_dict()
         self.config: ExperimentConfig | None = None
         self.help = field_help()
+        self.tabs = config_fields()
+        self.initial: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="form"):
-            yield Label("languages of the parallel training data", classes="section-title")
-            yield SelectionList[str](*[(l, l, l in self.base["data"]["languages"]) for l in ALL_LANGUAGES], id="languages")
-            yield Static("", classes="field-error", id="error-data-languages")
-            for key, label in FIELDS:
-                value = "" if key == "devices" else _fmt(_get(self.base, key))
-                with Horizontal(classes="field"):
-                    yield Label(label)
-                    yield Input(value=value, id=f"f-{key.replace('.', '-')}", tooltip=self.help.get(key, ""))
-                yield Static("", classes="field-error", id=f"error-{key.replace('.', '-')}")
+        with TabbedContent(id="form-tabs"):
+            for tab, fields in self.tabs.items():
+                with TabPane(tab, id=f"tab-{tab}"):
+                    with VerticalScroll(classes="form-section"):
+                        for key, hint in fields:
+                            yield from self.field(key, hint)
         yield Static("", id="form-status")
         yield Footer()
+
+    def field(self, key: str, hint) -> ComposeResult:
+        value = "" if key == "devices" else _get(self.base, key)
+        tip = self.help.get(key, "GPU indexes as nvidia-smi numbers them (e.g. 0,1), cpu, or empty: any free")
+        if key == "data.languages":
+            yield Label("training languages", classes="field-label")
+            with Grid(id="languages"):
+                for lang in ALL_LANGUAGES:
+                    yield GlyphCheckbox(lang, lang in value, id=f"lang-{lang}", tooltip=tip)
+        else:
+            with Horizontal(classes="field"):
+                yield Label(key.split(".")[-1].replace("_", " "), classes="field-label")
+                if hint is bool:
+                    yield GlyphCheckbox("", bool(value), id=field_id(key), tooltip=tip)
+                elif key in CHOICES:
+                    yield Select([(c, c) for c in CHOICES[key]], value=value, allow_blank=False, compact=True,
+                                 id=field_id(key), tooltip=tip)
+                else:
+                    yield Input(_fmt(value), id=field_id(key), compact=True, tooltip=tip)
+        yield Static("", classes="field-error", id=f"error-{key.replace('.', '-')}")
 
     def on_mount(self) -> None:
         self.title = "xlqa · new experiment"
         self.validate()
+        self.initial = self.overrides()
+
+    def value_of(self, key: str) -> str:
+        widget = self.query_one(f"#{field_id(key)}")
+        if isinstance(widget, GlyphCheckbox):
+            return "true" if widget.value else "false"
+        if isinstance(widget, Select):
+            return str(widget.value)
+        return widget.value.strip()
 
     def overrides(self) -> list[str]:
+        """Every field as key=value; an empty field stays empty (never silently the default)."""
         out = []
-        for key, _ in FIELDS:
-            if key == "devices":
-                continue
-            value = self.query_one(f"#f-{key.replace('.', '-')}", Input).value.strip()
-            out.append(f"{key}={value}" if value or isinstance(_get(self.base, key), str) else f"{key}=")
-        langs = self.query_one("#languages", SelectionList).selected
+        for fields in self.tabs.values():
+            for key, hint in fields:
+                if key in ("devices", "data.languages"):
+                    continue
+                value = self.value_of(key)
+                if hint is str:  # a TOML string: "3" stays the text 3, quotes and backslashes escaped
+                    value = json.dumps(value, ensure_ascii=False)
+                out.append(f"{key}={value}")
+        langs = [lang for lang in ALL_LANGUAGES if self.query_one(f"#lang-{lang}", GlyphCheckbox).value]
         out.append(f"data.languages={','.join(langs)}")
         return out
+
+    def problems(self, cfg: ExperimentConfig) -> dict[str, str]:
+        """What the config alone cannot know: a teacher checkpoint for distillation, paths that exist."""
+        from engine.preflight import looks_local
+        found = {}
+        if cfg.train.stage == "distill" and not cfg.model.init_from and not cfg.model.name.startswith(TINY_PREFIX):
+            found["model.init_from"] = ("distillation starts from the teacher: set model.init_from to its checkpoint "
+                                        "(RUNS/.../teacher/checkpoint or best)")
+        for key, value in (("data.train", cfg.data.train), ("model.init_from", cfg.model.init_from),
+                           ("eval.data_dir", cfg.eval.data_dir), ("data.exclude_qids_from", cfg.data.exclude_qids_from)):
+            if value and value != "synthetic" and not value.startswith("hub:") and looks_local(value) \
+                    and not Path(value).expanduser().exists():
+                found.setdefault(key, f"{key} = {value!r}: no such file or folder")
+        return found
 
     def validate(self) -> bool:
         for err in self.query(".field-error"):
             err.update("")
+            err.display = False
+        status = self.query_one("#form-status", Static)
         try:
-            values = {k: v for k, v in self.base.items()}
-            self.config = apply_overrides(values, [o for o in self.overrides() if not o.endswith("=") or _is_str(self.base, o)])
+            self.config = apply_overrides({k: v for k, v in self.base.items()}, self.overrides())
+            problems = self.problems(self.config)
         except (ConfigError, ValueError) as e:
-            self.config = None
+            self.config, problems = None, {}
             text = str(e)
-            key = max((k for k, _ in FIELDS + [("data.languages", "")] if k in text), key=len, default=None)
-            target = f"#error-{key.replace('.', '-')}" if key else "#form-status"
-            self.query_one(target, Static).update(f"✗ {text}")
-            self.query_one("#form-status", Static).update("fix the marked field to launch")
+            keys = [k for fields in self.tabs.values() for k, _ in fields]
+            key = max((k for k in keys if k in text), key=len, default=None)
+            problems[key or ""] = text
+        for key, text in problems.items():
+            if key:
+                err = self.query_one(f"#error-{key.replace('.', '-')}", Static)
+                err.update(f"✗ {text}")
+                err.display = True
+        if problems:
+            where = ", ".join(sorted({self.tab_of(k) for k in problems if k}))
+            status.update(f"✗ {next(iter(problems.values()))}" + (f"  (tab: {where})" if where else ""))
             return False
-        self.query_one("#form-status", Static).update("✓ valid — ctrl+s launches, ctrl+w saves as TOML")
+        status.update("✓ valid · ctrl+s launches · ctrl+t saves as TOML")
         return True
 
-    @on(Input.Changed)
-    def field_changed(self) -> None:
-        self.validate()
+    def tab_of(self, key: str) -> str:
+        return next((tab for tab, fields in self.tabs.items() if key in [k for k, _ in fields]), "")
 
-    @on(SelectionList.SelectedChanged)
-    def languages_changed(self) -> None:
-        self.validate()
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(GlyphCheckbox.Changed)
+    def field_changed(self) -> None:
+        if self.initial is not None:
+            self.validate()
 
     def action_launch(self) -> None:
         if not self.validate():
-            self.notify("the form has errors", severity="error")
+            self.notify("the form has errors: see the ✗ lines", severity="error")
             return
         from engine.jobs.launch import ensure_scheduler, plan
-        devices = self.query_one("#f-devices", Input).value.strip()
-        ids = plan(self.app.store, self.config, devices)
+        ids = plan(self.app.store, self.config, self.value_of("devices"))
         ensure_scheduler(self.app.store)
         self.notify(f"queued runs {', '.join(map(str, ids))}")
         self.app.pop_screen()
 
     def action_save_toml(self) -> None:
         if not self.validate():
-            self.notify("the form has errors", severity="error")
+            self.notify("the form has errors: see the ✗ lines", severity="error")
             return
         path = Path(f"{self.config.name}.toml")
         path.write_text(self.config.to_toml())
+        self.initial = self.overrides()
         self.notify(f"saved {path.resolve()}")
 
     def action_back(self) -> None:
-        self.app.pop_screen()
-
-
-def _is_str(base: dict, override: str) -> bool:
-    key = override.split("=", 1)[0]
-    return isinstance(_get(base, key), str)
+        if self.initial is None or self.overrides() == self.initial:
+            self.app.pop_screen()
+            return
+        from xlqa_tui.screens.confirm import ConfirmScreen
+        self.app.push_screen(ConfirmScreen("Discard the edits of this form?"),
+                             lambda yes: self.app.pop_screen() if yes else None)

@@ -1,5 +1,7 @@
-"""One run, live: loss curves and the coefficient, the per-example mAP@k distribution over time, the
-teacher's mAP@k per language pair, throughput, status, errors and the tail of the log."""
+"""One run, live, one tab at a time so each chart has the whole screen (80x24 included): curves of any logged
+metric (k picks, e smooths), the per-example mAP@k distribution (l: log counts), the teacher's mAP@k per
+language pair, the log tail (progress lines of the worker) and the machine (CPU, memory, GPUs).
+A run that has ended is read once more and then no longer polled."""
 
 from __future__ import annotations
 
@@ -7,46 +9,60 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 
 from xlqa_tui.keys import DETAIL
 from xlqa_tui.messages import RunDetailLoaded
-from xlqa_tui.widgets.curves import Curves
+from xlqa_tui.widgets.chart import Chart
 from xlqa_tui.widgets.distribution import DistributionBands, LatestHistogram
 from xlqa_tui.widgets.pair_heatmap import PairHeatmap
 
+TABS = ["curves", "map", "pairs", "log", "system"]
+ENDED = ("done", "failed", "cancelled", "lost")
+LOSSES = ("loss", "loss_ce", "loss_kl")
+SMOOTHING = (0.0, 0.6, 0.9)
+
 
 class RunDetailScreen(Screen):
-    BINDINGS = DETAIL
+    BINDINGS = DETAIL + [Binding(str(i + 1), f"tab('{t}')", t, show=False) for i, t in enumerate(TABS)]
 
     def __init__(self, run_id: int):
         super().__init__()
         self.run_id = run_id
         self.log_size = 0
+        self.metric = "loss"            # the curve shown: "loss" (total, CE, KL) or any key[context]
+        self.keys: list[str] = []
+        self.smoothing = 0
+        self.log_counts = False
+        self.data: dict = {}
+        self.timer = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="detail-top")
-        with Horizontal(id="detail-charts"):
-            yield Curves("loss (total, CE, KL)", id="loss-plot")
-            yield Curves("coefficient w · dev G-XLT F1/100", id="coef-plot")
-            yield DistributionBands(id="bands-plot")
-        with Horizontal(id="detail-bottom"):
-            with Vertical(id="pair-heatmap"):
+        with TabbedContent(initial="curves", id="detail-tabs"):
+            with TabPane("1 curves", id="curves"):
+                yield Chart("loss", id="metric-chart")
+                yield Chart("coefficient w and dev G-XLT F1 / 100", id="coef-chart", empty="no coefficient or dev evaluation yet")
+            with TabPane("2 mAP@k", id="map"):
+                yield DistributionBands(id="bands-plot")
+                yield LatestHistogram(id="hist-plot")
+            with TabPane("3 pairs", id="pairs"):
                 yield Static("teacher mAP@k per language pair (x100), latest generation", classes="section-title")
-                yield PairHeatmap(id="pairs")
-            yield LatestHistogram(id="hist-plot")
-            yield Log(id="log-tail", max_lines=200)
+                yield PairHeatmap(id="pairs-table")
+            with TabPane("4 log", id="log"):
+                yield Log(id="log-tail", max_lines=500)
+            with TabPane("5 system", id="system"):
+                yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics (xlqa < 0.2)")
+                yield Chart("GPU utilisation % and memory (GB)", id="gpu-chart", empty="no GPU on this run's machine")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = f"xlqa · run {self.run_id}"
-        if self.app.size.width <= 100:
-            self.add_class("compact")
         self.load()
-        self.set_interval(2.0, self.load)
+        self.timer = self.set_interval(2.0, self.load)
 
     @work(thread=True, exclusive=True, group="detail")
     def load(self) -> None:
@@ -54,44 +70,84 @@ class RunDetailScreen(Screen):
         run = store.get_run(self.run_id)
         if run is None:
             return
-        data = {
-            "run": run,
-            "summary": store.summary(self.run_id),
-            "loss": {k: store.metric_series(self.run_id, k) for k in ("loss", "loss_ce", "loss_kl")},
-            "coef": store.metric_series(self.run_id, "coef"),
-            "dev": [(s, v / 100) for s, v in store.metric_series(self.run_id, "dev_gxlt_f1")],
-            "hist": store.histograms(self.run_id, "coef"),
-            "hist_gen": store.histograms(self.run_id, "coef_generation"),
-            "pairs": store.pair_stats(self.run_id, "teacher_coef"),
-        }
+        summary = store.summary(self.run_id)
+        data = {"run": run, "summary": summary, "keys": sorted(summary),
+                "coef": store.metric_series(self.run_id, "coef"),
+                "dev": [(s, v / 100) for s, v in store.metric_series(self.run_id, "dev_gxlt_f1")],
+                "hist": store.histograms(self.run_id, "coef"), "hist_gen": store.histograms(self.run_id, "coef_generation"),
+                "pairs": store.pair_stats(self.run_id, "teacher_coef"),
+                "system": {key: store.metric_series(self.run_id, key.split("[")[0], _context(key))
+                           for key in summary if key.startswith("sys_")}}
+        data["metric"] = self.series_of(self.metric, data)
         log = Path(run["output_dir"]) / "worker.log"
         if log.exists() and log.stat().st_size != self.log_size:
             self.log_size = log.stat().st_size
-            data["log"] = log.read_text(errors="replace").splitlines()[-200:]
+            data["log"] = log.read_text(errors="replace").splitlines()[-500:]
         self.post_message(RunDetailLoaded(data))
 
+    def series_of(self, metric: str, data: dict) -> dict:
+        store = self.app.store
+        if metric == "loss":
+            return {k: store.metric_series(self.run_id, k) for k in LOSSES}
+        return {metric: store.metric_series(self.run_id, metric.split("[")[0], _context(metric))}
+
     def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
-        d = message.data
-        run = d["run"]
-        s = d["summary"]
+        d = self.data = message.data
+        run, s = d["run"], d["summary"]
+        self.keys = ["loss"] + [k for k in d["keys"] if k not in LOSSES]
         speed = s.get("examples_per_s", {}).get("last_value")
         best = s.get("dev_gxlt_f1", {}).get("best_value")
         parts = [f"run {run['id']} · {run['kind']} · [b]{run['status']}[/b] · step {run['step']}/{run['total_steps']}",
-                 f"device {run['assigned_devices'] or 'cpu'}", f"{speed:.0f} ex/s" if speed else "",
+                 f"device {run['assigned_devices'] or 'cpu'}", f"{speed:.1f} ex/s" if speed else "",
                  f"best dev G-XLT F1 {best:.2f}" if best is not None else ""]
         err = f"\n[red]{run['error'].strip().splitlines()[-1]}[/] — {run['hint']}" if run["error"] else ""
         self.query_one("#detail-top", Static).update(" · ".join(p for p in parts if p) + err)
-        self.query_one("#loss-plot", Curves).show(d["loss"])
-        self.query_one("#coef-plot", Curves).show({"w": d["coef"], "dev G-XLT": d["dev"]})
-        self.query_one("#bands-plot", DistributionBands).show(d["hist"])
-        latest = (d["hist"] or d["hist_gen"] or [None])[-1]
-        self.query_one("#hist-plot", LatestHistogram).show(latest)
+        self.draw_metric()
+        self.query_one("#coef-chart", Chart).show({"w": d["coef"], "dev G-XLT/100": d["dev"]})
+        self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"])
+        self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
         if d["pairs"]:
-            self.query_one("#pairs", PairHeatmap).show_pairs(d["pairs"])
+            self.query_one("#pairs-table", PairHeatmap).show_pairs(d["pairs"])
         if "log" in d:
             log = self.query_one("#log-tail", Log)
             log.clear()
             log.write_lines(d["log"])
+        system = d["system"]
+        minutes = lambda pts: [(t / 60, v) for t, v in pts]
+        self.query_one("#cpu-chart", Chart).show({k: minutes(v) for k, v in system.items() if "gpu" not in k},
+                                                 xlabel="minutes since queued")
+        self.query_one("#gpu-chart", Chart).show({k: minutes(v) for k, v in system.items() if "gpu" in k},
+                                                 xlabel="minutes since queued")
+        if run["status"] in ENDED and self.timer is not None:  # read once after the end, then no more polling
+            self.timer.stop()
+            self.timer = None
+
+    def draw_metric(self) -> None:
+        if not self.data:
+            return
+        title = "loss (total, CE, KL)" if self.metric == "loss" else self.metric
+        self.query_one("#metric-chart", Chart).show(self.data["metric"], title,
+                                                    SMOOTHING[self.smoothing])
+
+    def action_next_metric(self) -> None:
+        if not self.keys:
+            return
+        self.metric = self.keys[(self.keys.index(self.metric) + 1) % len(self.keys)] if self.metric in self.keys else "loss"
+        self.data["metric"] = self.series_of(self.metric, self.data)
+        self.draw_metric()
+
+    def action_smooth(self) -> None:
+        self.smoothing = (self.smoothing + 1) % len(SMOOTHING)
+        self.draw_metric()
+
+    def action_log_scale(self) -> None:
+        self.log_counts = not self.log_counts
+        if self.data:
+            d = self.data
+            self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     def action_matrix(self) -> None:
         from xlqa_tui.screens.matrix import MatrixScreen
@@ -103,3 +159,8 @@ class RunDetailScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _context(key: str) -> str:
+    """'sys_gpu_util[gpu0]' -> 'gpu0'; '' without brackets."""
+    return key.split("[", 1)[1].rstrip("]") if "[" in key else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -28,11 +30,14 @@ class RunsScreen(Screen):
         self.status_filter = 0
         self.marked: set[int] = set()
         self.page = 0
+        self.total = 0
+        self.waiting = 0
+        self.reconciled = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="filter-bar"):
-            yield Input(placeholder="filter by experiment, kind or status (Enter to apply, Esc to close)", id="filter")
+            yield Input(placeholder="words to match (all): experiment, kind, status · Esc clears", id="filter")
         yield RunsTable(id="runs-table")
         yield Static("", id="status-line")
         yield Footer()
@@ -45,16 +50,37 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="runs")
     def refresh_runs(self) -> None:
-        rows = self.app.store.list_runs(self.text_filter, STATUS_FILTERS[self.status_filter], self.sort,
-                                        self.descending, self.page * PAGE, PAGE)
-        self.post_message(RunsLoaded(rows))
+        store = self.app.store
+        if time.monotonic() - self.reconciled > 10:  # runs whose worker died become lost without a scheduler
+            from engine.jobs.control import reconcile, waiting_without_scheduler
+            reconcile(store)
+            self.waiting = 0 if store.read_only else waiting_without_scheduler(store)
+            self.reconciled = time.monotonic()
+        statuses = STATUS_FILTERS[self.status_filter]
+        total = store.count_runs(self.text_filter, statuses)
+        self.page = min(self.page, max(0, (total - 1) // PAGE))
+        rows = store.list_runs(self.text_filter, statuses, self.sort, self.descending, self.page * PAGE, PAGE)
+        self.post_message(RunsLoaded(rows, total))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
+        self.total = message.total
         self.query_one(RunsTable).show_runs(message.rows, self.marked)
         status = ",".join(STATUS_FILTERS[self.status_filter]) or "all"
-        marks = f" · marked {sorted(self.marked)}" if self.marked else ""
+        first = self.page * PAGE + 1 if message.rows else 0
+        shown = f"runs {first}–{self.page * PAGE + len(message.rows)} of {message.total:,}"
+        if self.text_filter:
+            shown += f" matching {self.text_filter!r}"
+        marks = f" · {len(self.marked)} marked (u: unmark)" if self.marked else ""
+        waiting = f" · {self.waiting} ready, no scheduler (ctrl+p: start it)" if self.waiting else ""
         self.query_one("#status-line", Static).update(
-            f"page {self.page + 1}: {len(message.rows)} runs · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks} · ? help")
+            f"{shown} · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks}{waiting}")
+
+    def on_resize(self, event) -> None:
+        table = self.query_one(RunsTable)
+        compact = event.size.width <= 100
+        if compact != table.compact:
+            table.set_layout(compact)
+            self.refresh_runs()
 
     def selected(self) -> int | None:
         run_id = self.query_one(RunsTable).selected_run_id()
@@ -98,6 +124,12 @@ class RunsScreen(Screen):
             return
         from xlqa_tui.screens.compare import CompareScreen
         self.app.push_screen(CompareScreen(ids))
+        self.marked.clear()  # a comparison consumes the marks
+        self.refresh_runs()
+
+    def action_unmark(self) -> None:
+        self.marked.clear()
+        self.refresh_runs()
 
     def action_cancel_run(self) -> None:
         if (run_id := self.selected()) is not None:
@@ -149,10 +181,14 @@ class RunsScreen(Screen):
         self.refresh_runs()
 
     def key_escape(self) -> None:
+        """Esc closes the filter and clears it: what is shown is never filtered by something hidden."""
         bar = self.query_one("#filter-bar")
-        if bar.has_class("visible"):
+        if bar.has_class("visible") or self.text_filter:
             bar.remove_class("visible")
+            self.query_one("#filter", Input).value = ""
+            self.text_filter = ""
             self.query_one(RunsTable).focus()
+            self.refresh_runs()
 
     def action_status_filter(self) -> None:
         self.status_filter = (self.status_filter + 1) % len(STATUS_FILTERS)
@@ -163,7 +199,7 @@ class RunsScreen(Screen):
         self.refresh_runs()
 
     def action_next_page(self) -> None:
-        if self.query_one(RunsTable).row_count == PAGE:
+        if (self.page + 1) * PAGE < self.total:
             self.page += 1
             self.refresh_runs()
 

@@ -1,37 +1,49 @@
-"""The per-example coefficient distribution over time: percentile bands (p5-p95, p25-p75, median) per
-logging window, like TensorBoard's distributions, and the latest window's histogram."""
+"""The per-example mAP@k distribution over time: percentile bands (p5-p95, p25-p75, median) per logging
+window, like TensorBoard's distributions, and one window's histogram (linear or log counts)."""
 
 from __future__ import annotations
 
+import math
+
 from textual_plotext import PlotextPlot
 
+from xlqa_tui.widgets.chart import Chart
 
-class DistributionBands(PlotextPlot):
-    def show(self, histograms: list[dict]) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("per-example mAP@k: p5/p25/p50/p75/p95")
+BANDS = (("p5", "p5"), ("p25", "p25"), ("p50", "median"), ("p75", "p75"), ("p95", "p95"))
+
+
+class DistributionBands(Chart):
+    def __init__(self, **kw):
+        super().__init__("per-example mAP@k percentiles", empty="no coefficient logged (a CE run has none)", **kw)
+
+    def show_histograms(self, histograms: list[dict]) -> None:
         steps = [h["step"] for h in histograms]
-        for key, label in (("p5", "p5"), ("p25", "p25"), ("p50", "median"), ("p75", "p75"), ("p95", "p95")):
-            ys = [h["percentiles"].get(key, 0.0) for h in histograms]
-            if steps:
-                plt.plot(steps, ys, label=label, marker="braille")
-        plt.ylim(0, 1)
-        self.refresh()
+        series = {label: list(zip(steps, [h["percentiles"].get(key, 0.0) for h in histograms])) for key, label in BANDS}
+        self.show(series if histograms else {}, ylim=(0, 1))
 
 
-class LatestHistogram(PlotextPlot):
-    def show(self, histogram: dict | None) -> None:
-        plt = self.plt
+class LatestHistogram(Chart):
+    def __init__(self, **kw):
+        super().__init__("mAP@k histogram", empty="no coefficient logged (a CE run has none)", **kw)
+
+    def show_histogram(self, histogram: dict | None, log: bool = False) -> None:
+        plot = self.query_one(PlotextPlot)
+        self.query_one(".chart-empty").display = histogram is None
+        plot.display = histogram is not None
+        if histogram is None:
+            return
+        gen = histogram.get("generation")
+        title = (f"mAP@k histogram, step {histogram['step']}" + (f", generation {gen}" if gen is not None else "")
+                 + (" · log counts (l)" if log else " · counts (l: log)"))
+        self.query_one(".chart-title").update(title)
+        plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        if histogram:
-            edges = histogram["bin_edges"]
-            centers = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-            plt.bar(centers, histogram["counts"], width=0.8 / max(1, len(centers)))
-            ticks = [edges[0], edges[len(edges) // 2], edges[-1]]
-            plt.xticks(ticks, [f"{t:.2f}" for t in ticks])
-            gen = histogram.get("generation")
-            plt.title(f"mAP@k histogram, step {histogram['step']}" + (f" (generation {gen})" if gen is not None else ""))
-        self.refresh()
+        edges = histogram["bin_edges"]
+        centers = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+        counts = [math.log10(c + 1) for c in histogram["counts"]] if log else histogram["counts"]
+        plt.bar(centers, counts, width=0.8 / max(1, len(centers)))
+        ticks = [edges[0], edges[len(edges) // 2], edges[-1]]
+        plt.xticks(ticks, [f"{t:.2f}" for t in ticks])
+        plt.ylabel("log10(count + 1)" if log else "count")
+        plot.refresh()

@@ -32,8 +32,9 @@ class MatrixTable(DataTable):
                 text = "" if v is None else (f"{v:+5.1f}" if signed else f"{v:5.1f}") + ("*" if (q, c) in marked else "")
                 cells.append(Text(text, style="" if v is None else cell_style(v, lo, hi, signed), justify="right"))
             rm = m.row_mean(q)
-            cells.append(Text("" if rm is None else f"{rm:5.1f}", style="bold", justify="right"))
+            cells.append(Text("" if rm is None else (f"{rm:+5.1f}" if signed else f"{rm:5.1f}"), style="bold", justify="right"))
             self.add_row(*cells, key=q)
-        means = [Text("mean", style="bold")] + [Text(f"{m.col_mean(c):5.1f}" if m.col_mean(c) is not None else "", style="bold", justify="right")
-                                                 for c in m.languages_c] + [Text("")]
+        fmt = "{:+5.1f}" if signed else "{:5.1f}"
+        means = [Text("mean", style="bold")] + [Text(fmt.format(m.col_mean(c)) if m.col_mean(c) is not None else "",
+                                                     style="bold", justify="right") for c in m.languages_c] + [Text("")]
         self.add_row(*means, key="__mean__")

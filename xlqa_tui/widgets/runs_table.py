@@ -1,4 +1,6 @@
-"""The runs table: status with a progress bar and ETA, key hyperparameters, best dev G-XLT F1."""
+"""The runs table: status, a progress bar and ETA, key hyperparameters and the G-XLT F1 a user looks for.
+At 100 columns or fewer it drops the hyperparameters and start time and narrows the rest, so the score
+always shows at 80x24."""
 
 from __future__ import annotations
 
@@ -8,19 +10,22 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 STATUS_COLORS = {"running": "yellow", "done": "green", "failed": "red", "lost": "red", "cancelled": "grey50", "queued": "cyan"}
-COLUMNS = [("id", "run"), ("experiment", "experiment"), ("kind", "kind"), ("status", "status"),
-           ("progress", "progress"), ("hparams", "T / ntl / w"), ("best", "dev G-XLT"), ("started", "started")]
+# (key, label, width in the wide layout, width in the compact one; 0: left out)
+COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 28, 20), ("kind", "kind", 8, 8),
+           ("status", "status", 9, 9), ("progress", "progress", 22, 11), ("hparams", "T/ntl/w", 16, 0),
+           ("score", "G-XLT F1", 8, 8), ("started", "started", 11, 0)]
 
 
-def progress_text(run: dict, width: int = 10) -> Text:
+def progress_text(run: dict, compact: bool = False) -> Text:
     total, step = run.get("total_steps") or 0, run.get("step") or 0
     if not total:
         return Text("")
+    width = 5 if compact else 10
     frac = min(step / total, 1.0)
     filled = int(frac * width)
     bar = Text("█" * filled + "░" * (width - filled), style="yellow" if run["status"] == "running" else "grey50")
     eta = ""
-    if run["status"] == "running" and run.get("started_at") and step:
+    if run["status"] == "running" and run.get("started_at") and step and not compact:
         elapsed = (datetime.utcnow() - run["started_at"]).total_seconds()
         remaining = elapsed / step * (total - step)
         eta = f" {int(remaining // 60)}m{int(remaining % 60):02d}s"
@@ -32,38 +37,54 @@ def hparams(run: dict) -> str:
     d, data = cfg.get("distill", {}), cfg.get("data", {})
     if run["kind"] == "teacher":
         return "CE"
-    return f"{d.get('temperature', '')} / {data.get('ntl', '')} / {d.get('coefficient', '')}"
+    return f"{d.get('temperature', '')}/{data.get('ntl', '')}/{d.get('coefficient', '')}"
 
 
-def row_cells(run: dict) -> list:
-    best = run.get("best_dev_gxlt_f1")
-    return [str(run["id"]), run["experiment"], run["kind"], Text(run["status"], style=STATUS_COLORS.get(run["status"], "")),
-            progress_text(run), hparams(run), f"{best:.2f}" if best is not None else "",
-            run["started_at"].strftime("%m-%d %H:%M") if run.get("started_at") else ""]
+def row_cells(run: dict, compact: bool) -> dict:
+    score = run.get("score", run.get("best_dev_gxlt_f1"))
+    return {"id": str(run["id"]), "experiment": Text(run["experiment"], no_wrap=True, overflow="ellipsis"),
+            "kind": run["kind"], "status": Text(run["status"], style=STATUS_COLORS.get(run["status"], "")),
+            "progress": progress_text(run, compact), "hparams": hparams(run),
+            "score": Text(f"{score:.2f}" if score is not None else "", justify="right"),
+            "started": run["started_at"].strftime("%m-%d %H:%M") if run.get("started_at") else ""}
 
 
 class RunsTable(DataTable):
+    compact = False
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        self.set_layout(self.app.size.width <= 100)
+
+    def set_layout(self, compact: bool) -> None:
+        """(Re)build the columns for a narrow or a wide terminal."""
+        if self.columns and compact == self.compact:
+            return
+        self.compact = compact
+        self.clear(columns=True)
+        for key, label, wide, narrow in COLUMNS:
+            width = narrow if compact else wide
+            if width:
+                self.add_column(label, key=key, width=width)
 
     def show_runs(self, runs: list[dict], marked: set[int]) -> None:
         """Update in place when the rows are the same runs (the cursor stays put), else rebuild."""
         keys = [str(r["id"]) for r in runs]
         current = [rk.value for rk in self.rows]
+        shown = [c.value for c in self.columns]
         if keys == current:
             for r in runs:
-                for (col, _), cell in zip(COLUMNS, row_cells(r)):
-                    self.update_cell(str(r["id"]), col, self._mark(cell, r["id"], marked) if col == "id" else cell)
+                cells = row_cells(r, self.compact)
+                for col in shown:
+                    self.update_cell(str(r["id"]), col, self._mark(cells[col], r["id"], marked) if col == "id" else cells[col])
             return
         selected = current[self.cursor_row] if current and 0 <= self.cursor_row < len(current) else None
         self.clear()
         for r in runs:
-            cells = row_cells(r)
-            cells[0] = self._mark(cells[0], r["id"], marked)
-            self.add_row(*cells, key=str(r["id"]))
+            cells = row_cells(r, self.compact)
+            cells["id"] = self._mark(cells["id"], r["id"], marked)
+            self.add_row(*[cells[col] for col in shown], key=str(r["id"]))
         if selected in keys:
             self.move_cursor(row=keys.index(selected))
 
