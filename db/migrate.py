@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from db.models import Base
 from db.session import StoreError, sqlite_path
 
+__all__ = ["Base", "current_revision", "ensure_schema", "head_revision", "schema_sql", "upgrade"]
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 V0_1_0 = "0001_v0_1_0"
@@ -87,13 +89,9 @@ def upgrade(url: str, engine: Engine | None = None) -> tuple[str | None, str]:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        if before is None:  # empty: the tables of the models as they are, then the version row
-            Base.metadata.create_all(conn)
-            command.stamp(cfg, "head")
-        else:
-            if MigrationContext.configure(conn).get_current_revision() is None:
-                command.stamp(cfg, V0_1_0)
-            command.upgrade(cfg, "head")
+        if before is not None and MigrationContext.configure(conn).get_current_revision() is None:
+            command.stamp(cfg, V0_1_0)  # a v0.1.0 database: its tables, no version row
+        command.upgrade(cfg, "head")  # an empty database walks the same path: one way to every schema
     migrate_engine.dispose()
     return before, head_revision()
 

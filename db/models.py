@@ -64,6 +64,8 @@ class Run(Base):
     # fencing token: every claim raises it; writes of a worker holding an older attempt are refused
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pgid: Mapped[int | None] = mapped_column(Integer, nullable=True)   # a detached worker's process group
+    executor: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    external_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # e.g. the Slurm job id
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
 
 

@@ -65,10 +65,11 @@ class Store:
 
     def create_run(self, experiment_id: int, kind: str, config: dict, *, depends_on: int | None = None,
                    devices: str = "", output_dir: str = "", seed: int = 0, git_commit: str = "",
-                   versions: dict | None = None) -> int:
+                   versions: dict | None = None, executor: str = "local") -> int:
         with self.session() as s:
             run = Run(experiment_id=experiment_id, kind=kind, config=config, depends_on=depends_on, devices=devices,
-                      output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {})
+                      output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {},
+                      executor=executor)
             s.add(run)
             s.flush()
             return run.id
@@ -113,6 +114,12 @@ class Store:
                 q = q.where(Run.attempt == attempt, Run.status == "running")
             res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
             return res.rowcount == 1
+
+    def touch(self, run_id: int, attempt: int) -> None:
+        """A heartbeat on a run's behalf while its job waits in a cluster queue."""
+        with self.session() as s:
+            s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                      .values(heartbeat_at=utcnow()))
 
     def mark_lost(self, run_id: int, attempt: int, error: str, hint: str) -> bool:
         """running -> lost, only if nothing moved the run on since the caller looked (same attempt)."""
@@ -174,6 +181,12 @@ class Store:
                 s.execute(delete(table).where(table.run_id == run_id))
             s.execute(update(Run).where(Run.depends_on == run_id).values(depends_on=None))
             s.execute(delete(Run).where(Run.id == run_id))
+
+    def all_runs(self) -> list[dict]:
+        """Every run's id, experiment, kind, status and config (sweeps group them by config)."""
+        with self.session() as s:
+            q = select(Run.id, Run.experiment_id, Run.kind, Run.status, Run.config).order_by(Run.id)
+            return [{"id": i, "experiment_id": e, "kind": k, "status": st, "config": c} for i, e, k, st, c in s.execute(q)]
 
     def runs_with_status(self, *statuses: str) -> list[dict]:
         with self.session() as s:

@@ -45,7 +45,10 @@ def fail_on_bad_input(fn):
 
 @click.group(cls=XlqaGroup, context_settings=CONTEXT)
 @click.version_option(package_name="xlqa")
-def main():
+@click.option("--db", "root_db", envvar="XLQA_DB", default=None,
+              help="SQLAlchemy URL or SQLite path, for every command (or give --db after the command)")
+@click.pass_context
+def main(ctx, root_db):
     """xlqa: generalized cross-lingual extractive QA experiments.
 
     \b
@@ -125,6 +128,36 @@ def data_gxlt(path, question_language, context_language, output):
     click.echo(f"{output}: {len(cell)} questions (question={q}, context={c})")
 
 
+@data.command("fetch", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True, type=click.Choice(["mlqa", "xquad", "tydiqa", "squad"]))
+@click.option("--to", "to", required=True, type=click.Path(path_type=Path), help="the data folder (eval.data_dir)")
+@click.option("--mirror", default=None, help="a base URL serving the same file names (instead of the official hosts)")
+@fail_on_bad_input
+def data_fetch(names, to, mirror):
+    """Download the official release files (MLQA_V1.zip, the XQuAD JSON files, TyDiQA-GoldP v1.1, SQuAD v1.1),
+    check their sizes and checksums, and lay them out as eval.data_dir reads them. Files already there are
+    kept; DATA/FETCHED.json records what came from where.
+
+    \b
+    Example:
+      xlqa-run data fetch mlqa xquad tydiqa squad --to ~/xlqa-data   # then eval.data_dir = "~/xlqa-data"
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from engine.data.fetch import fetch
+    if sys.stdout.isatty():
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn()) as bar:
+            def progress_for(name):
+                task = bar.add_task(name, total=None)
+                return lambda done, total: bar.update(task, completed=done, total=total)
+            lines = fetch(list(names), to, mirror, progress_for)
+    else:
+        lines = fetch(list(names), to, mirror)
+    for line in lines:
+        click.echo(line)
+    click.echo(f"data in {to}: set eval.data_dir = \"{to}\"")
+
+
 # --- score -----------------------------------------------------------------------------------------
 
 @main.command(context_settings=CONTEXT)
@@ -200,13 +233,26 @@ def sample(data_path, languages, ntl, seed, non_en_centric, output):
 
 # --- experiments and jobs --------------------------------------------------------------------------
 
-db_option = click.option("--db", "db_url", envvar="XLQA_DB", default=None,
-                         help="SQLAlchemy URL or SQLite path (default: $XLQA_DB or ~/.local/share/xlqa/xlqa.db)")
+db_option = click.option("--db", "db_url", default=None,
+                         help="SQLAlchemy URL or SQLite path (default: --db before the command, $XLQA_DB, "
+                              "or ~/.local/share/xlqa/xlqa.db)")
 
 
 def open_store(db_url):
     from db import Store
-    return Store(db_url)
+    return Store(resolve_db(db_url))
+
+
+def resolve_db(db_url):
+    """--db after the command, else --db before it (xlqa-run --db X list), else $XLQA_DB / the default."""
+    if db_url:
+        return db_url
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().params.get("root_db") if ctx else None
+
+
+def jsonable(row: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
 def load_config(config_path, overrides):
@@ -215,6 +261,26 @@ def load_config(config_path, overrides):
         return load_toml(config_path, overrides)
     except ConfigError as e:
         raise InputError(str(e)) from e
+
+
+def executor_options(fn):
+    """--executor and the Slurm flags, which override the config's [slurm] section."""
+    for option in reversed([
+        click.option("--executor", type=click.Choice(["local", "slurm", "submitit-local"]), default="local", show_default=True,
+                     help="local: a detached scheduler on this machine; slurm: one Slurm job per run through submitit "
+                          "(needs a PostgreSQL --db); submitit-local: the Slurm code path on this machine"),
+        click.option("--partition", default=None, help="Slurm partition ([slurm] partition)"),
+        click.option("--gpus-per-node", type=int, default=None, help="GPUs per node ([slurm] gpus_per_node)"),
+        click.option("--nodes", type=int, default=None, help="nodes per training run ([slurm] nodes)"),
+        click.option("--time", "time_limit", default=None, help="HH:MM:SS per job ([slurm] time)"),
+        click.option("--account", default=None, help="Slurm account ([slurm] account)")]):
+        fn = option(fn)
+    return fn
+
+
+def slurm_overrides(partition, gpus_per_node, nodes, time_limit, account) -> list[str]:
+    values = {"partition": partition, "gpus_per_node": gpus_per_node, "nodes": nodes, "time": time_limit, "account": account}
+    return [f"slurm.{k}={v!r}" if isinstance(v, str) else f"slurm.{k}={v}" for k, v in values.items() if v is not None]
 
 
 def print_dry_run(cfg) -> None:
@@ -266,11 +332,13 @@ def run(config_path, overrides, dry_run, db_url):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
 @click.option("--devices", default="", help="GPU indexes as nvidia-smi numbers them (e.g. 0,1), or cpu; default: any free")
 @click.option("--dry-run", is_flag=True, help="check, sample, featurize, run one micro-batch; queue nothing")
+@executor_options
 @click.option("--no-scheduler", is_flag=True,
               help="queue only: another executor starts the workers (`python -m engine.jobs.worker --db URL --run ID` "
                    "claims a queued run atomically)")
 @db_option
-def launch(config_path, overrides, devices, dry_run, no_scheduler, db_url):
+def launch(config_path, overrides, devices, dry_run, executor, partition, gpus_per_node, nodes, time_limit, account,
+           no_scheduler, db_url):
     """Queue an experiment as background jobs and return at once; a detached scheduler runs them.
 
     Closing the terminal or the SSH session stops nothing. Watch with `xlqa-run list` or `xlqa`.
@@ -279,39 +347,108 @@ def launch(config_path, overrides, devices, dry_run, no_scheduler, db_url):
     \b
     Example:
       xlqa-run launch examples/paper_xquad_to_mlqa.toml --set distill.temperature=3 --devices 0,1
+      xlqa-run --db postgresql+psycopg://me@dbhost/xlqa launch cfg.toml --executor slurm --partition gpu --gpus-per-node 4 --nodes 2
     """
     from engine.jobs.launch import ensure_scheduler, plan
-    cfg = load_config(config_path, overrides)
+    cfg = load_config(config_path, tuple(overrides) + tuple(slurm_overrides(partition, gpus_per_node, nodes, time_limit, account)))
     check_before_queueing(cfg)
     if dry_run:
         return print_dry_run(cfg)
     store = open_store(db_url)
-    ids = plan(store, cfg, devices)
+    from engine.jobs.executors import check_database_for
+    try:
+        check_database_for(executor, store.url)
+    except ValueError as e:
+        raise InputError(str(e)) from e
+    ids = plan(store, cfg, devices, executor=executor)
     if not no_scheduler:
         ensure_scheduler(store)
     click.echo(f"queued runs {', '.join(map(str, ids))} of experiment {cfg.name!r}")
     click.echo(f"watch: xlqa-run list   logs: xlqa-run logs {ids[min(1, len(ids) - 1)]} -f   dashboard: xlqa")
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("config_path", metavar="CONFIG.toml", type=click.Path(exists=True, path_type=Path))
+@click.option("--grid", "grid", multiple=True, required=True, metavar="KEY=V1,V2,...",
+              help="a config key and its values (repeatable: the product of all is launched)")
+@click.option("--seeds", default=None, help="N (N seeds from the config's train.seed) or a list such as 3,7,42")
+@click.option("--name", default=None, help="the sweep's name (default: the config's name); launching it again "
+                                          "skips the points done or under way")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config key (repeatable)")
+@click.option("--devices", default="")
+@click.option("--dry-run", is_flag=True, help="list the points and what would happen; queue nothing")
+@executor_options
+@db_option
+@fail_on_bad_input
+def sweep(config_path, grid, seeds, name, overrides, devices, dry_run, executor, partition, gpus_per_node, nodes,
+          time_limit, account, db_url):
+    """Launch a grid of configs as one sweep: one experiment per point (and seed), each run's config
+    recording its point. Run it again to complete a sweep: points done or under way are skipped, failed
+    ones resumed. `list` and the dashboard show each sweep's progress; `table` summarizes it.
+
+    \b
+    Examples:
+      xlqa-run sweep examples/paper_xquad_to_mlqa.toml --grid data.ntl=0,1,2,3,4,5,6 --grid distill.temperature=2,4,8,16 --seeds 3
+      xlqa-run table 1-400 --by data.ntl,distill.temperature --png ntl_T.png
+    """
+    from engine.config import ConfigError
+    from engine.jobs.launch import ensure_scheduler
+    from engine.jobs.sweep import launch_sweep, parse_grid, parse_seeds, point_configs, sweep_runs
+    base = load_config(config_path, tuple(overrides) + tuple(slurm_overrides(partition, gpus_per_node, nodes, time_limit, account)))
+    try:
+        configs = point_configs(base, parse_grid(grid), parse_seeds(seeds, base.train.seed), name or base.name)
+    except ConfigError as e:
+        raise InputError(str(e)) from e
+    check_before_queueing(base)
+    store = open_store(db_url)
+    if dry_run:
+        existing = sweep_runs(store, configs[0].sweep)
+        for cfg in configs:
+            runs = existing.get(cfg.grid_point, [])
+            click.echo(f"{cfg.grid_point}: " + (", ".join(sorted({r['status'] for r in runs})) if runs else "new"))
+        click.echo(f"{len(configs)} points; dry run: nothing was queued")
+        return
+    report = launch_sweep(store, configs, devices, executor)
+    for point, what, ids in report:
+        click.echo(f"{point}: {what} (runs {', '.join(map(str, ids))})")
+    queued = sum(1 for _, what, _ in report if what in ("queued", "resumed"))
+    if queued:
+        ensure_scheduler(store)
+    click.echo(f"sweep {configs[0].sweep!r}: {len(report)} points, {queued} queued now")
+
+
 @main.command("list", context_settings=CONTEXT)
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["queued", "running", "done", "failed", "cancelled", "lost"]))
 @click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per run (keys in the README)")
 @db_option
-def list_runs(statuses, limit, db_url):
-    """Runs with status, progress and best dev G-XLT F1, newest first."""
+def list_runs(statuses, limit, as_json, db_url):
+    """Runs with status, progress and their G-XLT F1 (an evaluate run's, a training run's best dev), newest
+    first, and the progress of every sweep."""
     from rich.console import Console
     from rich.table import Table
     from engine.jobs.control import reconcile, waiting_without_scheduler
     store = open_store(db_url)
     reconcile(store)
     waiting = 0 if store.read_only else waiting_without_scheduler(store)
-    table = Table("run", "experiment", "kind", "status", "progress", "best dev G-XLT F1", "started", box=None)
-    for r in store.list_runs(statuses=tuple(statuses), limit=limit):
+    runs = store.list_runs(statuses=tuple(statuses), limit=limit)
+    if as_json:
+        keys = ("id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score", "score_suite",
+                "best_dev_gxlt_f1", "seed", "depends_on", "created_at", "started_at", "ended_at", "output_dir", "error", "hint")
+        click.echo(json.dumps([jsonable({k: r[k] for k in keys}) for r in runs], indent=1))
+        return
+    table = Table("run", "experiment", "kind", "status", "progress", "G-XLT F1", "started", box=None)
+    table.columns[1].overflow = "fold"  # full names, wrapped when the terminal is narrow
+    for r in runs:
         progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
-        best = f"{r['best_dev_gxlt_f1']:.2f}" if r["best_dev_gxlt_f1"] is not None else ""
-        table.add_row(str(r["id"]), r["experiment"], r["kind"], STATUS_STYLE.get(r["status"], r["status"]), progress, best,
+        score = f"{r['score']:.2f}" if r["score"] is not None else ""
+        table.add_row(str(r["id"]), r["experiment"], r["kind"], STATUS_STYLE.get(r["status"], r["status"]), progress, score,
                       r["started_at"].strftime("%m-%d %H:%M") if r["started_at"] else "")
     Console().print(table)
+    from engine.jobs.sweep import sweep_progress
+    for name, counts in sweep_progress(store).items():
+        click.echo(f"sweep {name}: " + ", ".join(f"{n} {st}" for st, n in counts.items() if n and st != "total")
+                   + f" of {counts['total']} runs")
     if waiting:
         click.echo(f"{waiting} run(s) ready and no scheduler alive: `xlqa-run schedule` starts one", err=True)
 
@@ -322,14 +459,21 @@ STATUS_STYLE = {"running": "[yellow]running[/]", "done": "[green]done[/]", "fail
 
 @main.command(context_settings=CONTEXT)
 @click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="the run row, its config and metric summary as JSON")
 @db_option
-def show(run_id, db_url):
+def show(run_id, as_json, db_url):
     """Config, status, provenance and latest metrics of a run."""
     from engine.jobs.control import reconcile
     store = open_store(db_url)
     get_run_or_fail(store, run_id)
     reconcile(store)
     r = store.get_run(run_id)
+    if as_json:
+        summary = {k: {"last_step": m["last_step"], "last": m["last_value"], "best": m["best_value"], "best_step": m["best_step"]}
+                   for k, m in sorted(store.summary(run_id).items())}
+        click.echo(json.dumps({"run": jsonable(r), "summary": summary,
+                               "evaluations": store.eval_suites(run_id)}, indent=1, default=str))
+        return
     click.echo(f"run {r['id']} ({r['kind']}) of {r['experiment']!r}: {r['status']}  step {r['step']}/{r['total_steps']}")
     click.echo(f"output: {r['output_dir']}\ncommit: {r['git_commit']}  seed: {r['seed']}  devices: {r['assigned_devices'] or 'cpu'}")
     if r["error"]:
@@ -418,12 +562,19 @@ def resume(run_id, db_url):
 @click.option("--suite", default=None, help="evaluation suite (default: the first the run has)")
 @click.option("--metric", type=click.Choice(["f1", "em"]), default="f1", show_default=True)
 @click.option("--step", type=int, default=None, help="an evaluation step (default: the best checkpoint, else the latest)")
+@click.option("--json", "as_json", is_flag=True, help="the cells and the three summary numbers as JSON")
 @db_option
-def matrix(run_id, suite, metric, step, db_url):
+def matrix(run_id, suite, metric, step, as_json, db_url):
     """The question x context matrix of a run, with XLT, G-XLT (all cells) and G-XLT (cross cells)."""
-    from engine.jobs.report import print_matrix
+    from engine.jobs.report import matrix_json, print_matrix
     store = open_store(db_url)
     get_run_or_fail(store, run_id)
+    if as_json:
+        out = matrix_json(store, run_id, suite, "exact_match" if metric == "em" else "f1", step)
+        if out is None:
+            raise click.ClickException(f"run {run_id} has no evaluation cells{' for ' + suite if suite else ''} yet")
+        click.echo(json.dumps(out, indent=1))
+        return
     if not print_matrix(store, run_id, suite, "exact_match" if metric == "em" else "f1", step):
         raise click.ClickException(f"run {run_id} has no evaluation cells{' for ' + suite if suite else ''} yet")
 
@@ -518,14 +669,21 @@ def table(runs, by, suite, metric, baseline, png, as_json, resamples, db_url):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("run_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="file (default: stdout)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="file (default: stdout; parquet needs one)")
 @db_option
 def export(run_id, fmt, output, db_url):
-    """Metrics and evaluation cells of a run as CSV (long format) or JSON."""
-    from engine.jobs.report import export_run
+    """Metrics and evaluation cells of a run as CSV or Parquet (long format: run_id, kind, key, step, value,
+    suite, lang_q, lang_c) or JSON; Parquet reads in pandas, polars and DuckDB."""
+    from engine.jobs.report import export_parquet, export_run
     store = open_store(db_url)
     get_run_or_fail(store, run_id)
+    if fmt == "parquet":
+        if output is None:
+            raise InputError("--format parquet writes a file: give -o FILE.parquet")
+        rows = export_parquet(store, run_id, output)
+        click.echo(f"wrote {output} ({rows} rows)")
+        return
     text = export_run(store, run_id, fmt)
     if output:
         output.write_text(text)
@@ -548,6 +706,48 @@ def plot(run_id, output, suite, db_url):
     click.echo(f"wrote {output}")
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("sql")
+@click.option("--json", "as_json", is_flag=True, help="a JSON list of objects")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header")
+@click.option("--limit", type=int, default=None, help="at most this many rows")
+@db_option
+def query(sql, as_json, as_csv, limit, db_url):
+    """Run one read-only SQL statement on the results database and print its rows.
+
+    Read-only by construction: SQLite is opened read-only, PostgreSQL runs it in a READ ONLY transaction;
+    a write is refused by the database and changes nothing. Views for the common questions:
+    v_runs, v_cells, v_gxlt, v_best_gxlt, v_question_scores (README, examples/queries.sql).
+
+    \b
+    Examples:
+      xlqa-run query "SELECT ntl, temperature, AVG(gxlt_f1) FROM v_best_gxlt WHERE suite = 'mlqa-dev' GROUP BY 1, 2"
+      xlqa-run query "SELECT * FROM v_runs WHERE status = 'failed'" --json
+    """
+    import csv
+    import io
+
+    from db.query import run_query
+    from db.session import normalize_url
+    columns, rows = run_query(normalize_url(resolve_db(db_url)), sql, limit)
+    if as_json:
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], indent=1, default=str))
+    elif as_csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        table = Table(*columns, box=None)
+        for r in rows:
+            table.add_row(*["" if v is None else str(v) for v in r])
+        Console().print(table)
+        click.echo(f"{len(rows)} row(s)", err=True)
+
+
 @main.group(context_settings=CONTEXT)
 def db():
     """The results database: its schema version and upgrades."""
@@ -559,7 +759,7 @@ def db_upgrade(db_url):
     """Bring a database made by an older xlqa to this version's schema (SQLite: a copy is kept beside it)."""
     from db.migrate import upgrade
     from db.session import make_engine, normalize_url
-    url = normalize_url(db_url)
+    url = normalize_url(resolve_db(db_url))
     engine, read_only = make_engine(url)
     if read_only:
         raise InputError(f"{url} cannot be written: copy it somewhere writable first")
@@ -573,7 +773,7 @@ def db_current(db_url):
     """The schema version of a database (without changing it)."""
     from db.migrate import current_revision, head_revision
     from db.session import make_engine, normalize_url
-    engine, _ = make_engine(normalize_url(db_url), read_only=None)
+    engine, _ = make_engine(normalize_url(resolve_db(db_url)), read_only=None)
     revision = current_revision(engine)
     click.echo(f"{revision or 'empty'} (this xlqa: {head_revision()})")
 

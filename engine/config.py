@@ -185,15 +185,43 @@ class EvalConfig:
 
 
 @dataclass
+class SlurmConfig:
+    """Where `launch --executor slurm` submits each run (through submitit); flags of launch override these."""
+    partition: str = _help("Slurm partition (empty: the cluster's default)", default="")
+    account: str = _help("Slurm account (empty: none)", default="")
+    nodes: int = _help("nodes per training run (more than 1: multi-node DDP under accelerate)", default=1)
+    gpus_per_node: int = _help("GPUs per node", default=1)
+    cpus_per_task: int = _help("CPU cores per node", default=8)
+    time: str = _help("time limit HH:MM:SS of each job (a job Slurm stops at it becomes lost: resume it)",
+                      default="24:00:00")
+
+    def __post_init__(self):
+        if self.nodes < 1 or self.gpus_per_node < 0 or self.cpus_per_task < 1:
+            raise ConfigError("slurm.nodes and slurm.cpus_per_task must be >= 1, slurm.gpus_per_node >= 0")
+        parts = self.time.split(":")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise ConfigError(f"slurm.time = {self.time!r}: use HH:MM:SS")
+
+    @property
+    def timeout_min(self) -> int:
+        h, m, s = (int(p) for p in self.time.split(":"))
+        return max(1, h * 60 + m + (1 if s else 0))
+
+
+@dataclass
 class ExperimentConfig:
     name: str = _help("experiment name", default="experiment")
     output_dir: str = _help("where runs write checkpoints and logs (empty: ~/.local/share/xlqa/runs)", default="")
+    sweep: str = _help("the sweep this run belongs to (set by `xlqa-run sweep`)", default="")
+    grid_point: str = _help("its point of the sweep's grid, e.g. 'data.ntl=2 distill.temperature=4 train.seed=1'",
+                            default="")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
     def __post_init__(self):
         if not self.train.mask_padding_logits and self.features.padding != "max_length":

@@ -1,5 +1,6 @@
 """The database: schema versions and upgrades, and every way opening one can go wrong, in one line."""
 
+import json
 import os
 import sqlite3
 from datetime import datetime
@@ -168,3 +169,33 @@ def test_a_copy_made_with_sqlite_backup_reads_the_same(tmp_path):
     src.backup(dst)
     src.close(), dst.close()
     assert Store(str(tmp_path / "copy.db")).metric_series(run, "loss") == [(1, 2.0)]
+
+
+def test_query_is_read_only_by_construction(tmp_path, store_url):
+    """Reads work through the views; a write is refused by the database and changes nothing."""
+    import hashlib
+    store = Store(store_url)
+    run = fill_pg_or_sqlite(store)
+    runner = CliRunner()
+    out = runner.invoke(main, ["query", "SELECT run_id, experiment, seed FROM v_runs ORDER BY run_id", "--json",
+                               "--db", store_url])
+    assert out.exit_code == 0 and json.loads(out.stdout) == [{"run_id": run, "experiment": "e", "seed": 0}]
+    cells = runner.invoke(main, ["query", "SELECT suite, cells, gxlt_f1 FROM v_gxlt", "--csv", "--db", store_url])
+    assert cells.stdout.splitlines() == ["suite,cells,gxlt_f1", "mlqa-dev,2,50.0"]
+    before = hashlib.sha256(open(store_url.split(":///")[1], "rb").read()).hexdigest() if store_url.startswith("sqlite") else None
+    for sql in ("DELETE FROM run", "UPDATE run SET status = 'done'", "DROP VIEW v_runs",
+                "WITH x AS (SELECT 1) INSERT INTO experiment (name, created_at, notes, tags) SELECT 'x', '2026-01-01', '', '' FROM x"):
+        refused = runner.invoke(main, ["query", sql, "--db", store_url])
+        assert refused.exit_code == 2 and "read-only" in refused.output, (sql, refused.output)
+    assert store.get_run(run)["status"] == "queued" and len(store.list_runs()) == 1
+    if before:
+        assert hashlib.sha256(open(store_url.split(":///")[1], "rb").read()).hexdigest() == before
+
+
+def fill_pg_or_sqlite(store):
+    run = store.create_run(store.create_experiment("e"), "evaluate", {"distill": {"temperature": 2.0}})
+    store.write_batch(run, evals=[{"step": 0, "checkpoint": "best", "suite": "mlqa-dev", "split": "", "lang_q": q,
+                                   "lang_c": c, "n": 1, "exact_match": 0.0, "f1": f1}
+                                  for q, c, f1 in (("en", "en", 60.0), ("en", "de", 40.0))])
+    store.engine.dispose()
+    return run

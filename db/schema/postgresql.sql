@@ -1,4 +1,4 @@
--- xlqa schema 0003_question_score (postgresql); made by `python -m db.migrate --dump`
+-- xlqa schema 0005_run_executor (postgresql); made by `python -m db.migrate --dump`
 
 CREATE TABLE experiment (
 	id SERIAL NOT NULL, 
@@ -44,6 +44,8 @@ CREATE TABLE run (
 	seed INTEGER NOT NULL, 
 	attempt INTEGER DEFAULT '0' NOT NULL, 
 	pgid INTEGER, 
+	executor VARCHAR(16) DEFAULT 'local' NOT NULL, 
+	external_id VARCHAR(64) DEFAULT '' NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ck_run_kind CHECK (kind IN ('sample', 'teacher', 'distill', 'evaluate')), 
 	CONSTRAINT ck_run_status CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled', 'lost')), 

@@ -212,7 +212,20 @@ def records_from_hub(rows, lang_q: str | None, lang_c: str | None, id_prefix_lan
 
 
 def load_hub(name: str, split: str, lang_q: str | None = None, lang_c: str | None = None) -> datasets.Dataset:
-    """name: mlqa | xquad | tydiqa | squad (hub ids above). MLQA config `mlqa.C.Q` is context C, question Q."""
+    """name: mlqa | xquad | tydiqa | squad (hub ids above). MLQA config `mlqa.C.Q` is context C, question Q.
+    When the hub cannot give it (offline, or a script-based dataset that datasets >= 4 no longer runs, as
+    MLQA's), the error names `xlqa-run data fetch`."""
+    try:
+        return _load_hub(name, split, lang_q, lang_c)
+    except DataError:
+        raise
+    except Exception as e:  # network, missing script support, gated repo: one line with the way out
+        raise DataError(f"hub:{name}", f"the hub could not provide {HUB_IDS.get(name, name)} ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:160] if str(e) else ''})",
+                        f"run `xlqa-run data fetch {name} --to DATA` and use data.train / eval.data_dir = DATA") from e
+
+
+def _load_hub(name: str, split: str, lang_q: str | None, lang_c: str | None) -> datasets.Dataset:
     if name == "mlqa":
         return records_from_hub(load_dataset(HUB_IDS["mlqa"], f"mlqa.{lang_c}.{lang_q}", split=split), lang_q, lang_c)
     if name == "xquad":

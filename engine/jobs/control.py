@@ -46,7 +46,10 @@ def cancel_run(store: Store, run_id: int) -> str:
     if run["status"] != "running":
         tip = f"; `xlqa-run resume {run_id}` continues it" if run["status"] in ("lost", "failed") else ""
         return f"run {run_id} is {run['status']}: nothing to cancel{tip}"
-    if run["pid"] and run["host"] == socket.gethostname():
+    if run["executor"] == "slurm":
+        from engine.jobs.executors import cancel_job
+        cancel_job(run)  # scancel: Slurm sends SIGTERM to the job, the worker checkpoints and ends cancelled
+    elif run["pid"] and run["host"] == socket.gethostname():
         try:
             os.kill(run["pid"], signal.SIGTERM)
         except ProcessLookupError:

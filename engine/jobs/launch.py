@@ -20,13 +20,16 @@ def runs_root(cfg: ExperimentConfig) -> Path:
     return base / "xlqa" / "runs"
 
 
-def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | None = None) -> list[int]:
+def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | None = None,
+         executor: str = "local") -> list[int]:
     """Write the three runs of an experiment (one evaluate run for train.stage = evaluate); returns their ids in
-    order. `after`: a run that must finish first."""
+    order. `after`: a run that must finish first. `executor`: where their workers run (engine.jobs.executors)."""
+    from engine.jobs.executors import check_database_for
+    check_database_for(executor, store.url)
     exp_id = store.create_experiment(cfg.name)
     root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
     config, commit, vers = cfg.to_dict(), git_commit(), versions()
-    common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers)
+    common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers, executor=executor)
     if cfg.train.stage == "evaluate":
         return [store.create_run(exp_id, "evaluate", config, depends_on=after, devices=devices,
                                  output_dir=str(root / "evaluate"), **common)]

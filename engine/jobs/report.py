@@ -110,6 +110,44 @@ def compare_json(store: Store, run_a: int, run_b: int, suite: str | None) -> dic
     return out
 
 
+def matrix_json(store: Store, run_id: int, suite: str | None, metric: str, step: int | None = None) -> dict | None:
+    suite, cells = _cells(store, run_id, suite, step)
+    if not cells:
+        return None
+    m = build_matrix(cells, metric)
+    s = m.summary()
+    return {"run": run_id, "suite": suite, "metric": metric, "checkpoint": cells[0]["checkpoint"], "step": cells[0]["step"],
+            "cells": [{"lang_q": c["lang_q"], "lang_c": c["lang_c"], "n": c["n"], "exact_match": c["exact_match"],
+                       "f1": c["f1"]} for c in cells],
+            "summary": {"xlt": s["xlt"], "g_xlt": s["gxlt"], "g_xlt_cross": s["gxlt_cross"]}}
+
+
+def long_rows(store: Store, run_id: int) -> list[dict]:
+    """Metrics and evaluation cells of a run in one long table."""
+    rows = [{"run_id": run_id, "kind": "metric", "key": k + (f"[{ctx}]" if ctx else ""), "step": st, "value": v,
+             "suite": "", "lang_q": "", "lang_c": ""}
+            for k, ctx in _metric_keys(store, run_id) for st, v in store.metric_series(run_id, k, ctx)]
+    for s in {x["suite"] for x in store.eval_suites(run_id)}:
+        for c in store.eval_cells(run_id, s):
+            for key in ("f1", "exact_match"):
+                rows.append({"run_id": run_id, "kind": "eval", "key": key, "step": c["step"], "value": c[key],
+                             "suite": c["suite"], "lang_q": c["lang_q"], "lang_c": c["lang_c"]})
+    return rows
+
+
+def _metric_keys(store: Store, run_id: int) -> list[tuple[str, str]]:
+    return sorted({(m["key"], m["context"]) for m in store.summary(run_id).values()})
+
+
+def export_parquet(store: Store, run_id: int, path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rows = long_rows(store, run_id)
+    columns = ("run_id", "kind", "key", "step", "value", "suite", "lang_q", "lang_c")
+    pq.write_table(pa.table({c: [r[c] for r in rows] for c in columns}), path)
+    return len(rows)
+
+
 def export_run(store: Store, run_id: int, fmt: str) -> str:
     run = store.get_run(run_id)
     metrics = [{"key": k, "step": st, "value": v} for k in store.metric_keys(run_id) for st, v in store.metric_series(run_id, k)]
@@ -129,38 +167,44 @@ def export_run(store: Store, run_id: int, fmt: str) -> str:
 
 
 def plot_run(store: Store, run_id: int, output, suite: str | None = None) -> None:
+    """Loss curves, the coefficient w (when the run has one: a CE run has none) and the F1 heatmap."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    coef = store.metric_series(run_id, "coef")
+    suite, cells = _cells(store, run_id, suite)
+    panels = ["loss"] + (["coef"] if coef else []) + (["matrix"] if cells else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.5), squeeze=False)
+    ax = dict(zip(panels, axes[0]))
     for key in ("loss", "loss_ce", "loss_kl"):
         series = store.metric_series(run_id, key)
         if series:
-            axes[0].plot(*zip(*series), label=key)
-    axes[0].set_title("loss")
-    axes[0].set_xlabel("step")
-    axes[0].legend()
-    coef = store.metric_series(run_id, "coef")
+            ax["loss"].plot(*zip(*series), label=key)
+    ax["loss"].set_title("loss")
+    ax["loss"].set_xlabel("step")
+    if ax["loss"].lines:
+        ax["loss"].legend()
+    else:
+        ax["loss"].text(0.5, 0.5, "no loss logged", ha="center", va="center", transform=ax["loss"].transAxes)
     if coef:
-        axes[1].plot(*zip(*coef), color="purple")
-    axes[1].set_title("coefficient w (mAP@k)")
-    axes[1].set_xlabel("step")
-    suite, cells = _cells(store, run_id, suite)
+        ax["coef"].plot(*zip(*coef), color="purple")
+        ax["coef"].set_title("coefficient w (mAP@k)")
+        ax["coef"].set_xlabel("step")
     if cells:
         m = build_matrix(cells)
         grid = np.array([[m.get(q, c) if m.get(q, c) is not None else np.nan for c in m.languages_c] for q in m.languages_q])
-        im = axes[2].imshow(grid, cmap="viridis")
-        axes[2].set_xticks(range(len(m.languages_c)), m.languages_c)
-        axes[2].set_yticks(range(len(m.languages_q)), m.languages_q)
-        axes[2].set_xlabel("context")
-        axes[2].set_ylabel("question")
+        im = ax["matrix"].imshow(grid, cmap="viridis")
+        ax["matrix"].set_xticks(range(len(m.languages_c)), m.languages_c)
+        ax["matrix"].set_yticks(range(len(m.languages_q)), m.languages_q)
+        ax["matrix"].set_xlabel("context")
+        ax["matrix"].set_ylabel("question")
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
                 if not np.isnan(grid[i, j]):
-                    axes[2].text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", color="white", fontsize=8)
-        fig.colorbar(im, ax=axes[2])
-        axes[2].set_title(f"{suite} F1")
+                    ax["matrix"].text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", color="white", fontsize=8)
+        fig.colorbar(im, ax=ax["matrix"])
+        ax["matrix"].set_title(f"{suite} F1")
     fig.tight_layout()
     fig.savefig(output, dpi=110)
     plt.close(fig)

@@ -37,6 +37,7 @@ class Scheduler:
         self.store, self.cpu_slots, self.poll = store, cpu_slots, poll
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.children: dict[int, subprocess.Popen] = {}
+        self.jobs: dict[int, object] = {}  # run -> submitit job (slurm, submitit-local)
         self.next_port = 29500 + os.getpid() % 1000
 
     def reap(self):
@@ -45,10 +46,27 @@ class Scheduler:
                 del self.children[run_id]
 
     def mark_lost(self):
+        self.sync_jobs()
         for run_id in reap_stale(self.store):
             proc = self.children.pop(run_id, None)
             if proc is not None and proc.poll() is None:  # started but never bound (or hung before binding)
                 proc.kill()
+
+    def sync_jobs(self):
+        """Runs on Slurm (or submitit-local): a job still waiting keeps its run alive; a job the executor ended
+        while the run had not ended makes it lost, with the executor's state."""
+        from engine.jobs.executors import ENDED, WAITING, job_state
+        for run in self.store.runs_with_status("running"):
+            if run["executor"] == "local":
+                continue
+            state = job_state(run, self.jobs)
+            if state.split()[0] in WAITING if state else False:
+                self.store.touch(run["id"], run["attempt"])
+            elif state and state.split()[0] in ENDED:
+                if self.store.mark_lost(run["id"], run["attempt"], error=f"the {run['executor']} job {run['external_id']} "
+                                        f"ended ({state}) before the run did", hint=f"`xlqa-run resume {run['id']}` "
+                                        "submits it again, from its last checkpoint"):
+                    self.jobs.pop(run["id"], None)
 
     def fail_blocked(self):
         for run in self.store.blocked_runs():
@@ -64,6 +82,9 @@ class Scheduler:
         busy_gpus = {int(g) for r in running for g in r["assigned_devices"].split(",") if g.strip().isdigit()}
         cpu_jobs = sum(1 for r in running if not r["assigned_devices"].strip())
         for run in ready:
+            if run["executor"] != "local":  # the cluster places it
+                self.submit(run)
+                continue
             count = max(1, len(run["devices"].split(","))) if run["devices"] not in ("", "cpu") else 1
             gpus = pick_gpus(run["devices"], busy_gpus, count=count, free=free)
             if gpus is None:
@@ -74,6 +95,22 @@ class Scheduler:
                 cpu_jobs += 1
             self.launch(run, gpus)
             busy_gpus |= set(gpus)
+
+    def submit(self, run: dict):
+        from engine.config import from_dict
+        from engine.jobs.executors import submit
+        cfg = from_dict(run["config"])
+        attempt = self.store.claim(run["id"], host="", assigned_devices=f"{run['executor']}")
+        if attempt is None:
+            return
+        try:
+            job = submit(run, cfg, self.store.url, attempt, run["executor"])
+        except Exception as e:  # sbatch refused it (partition, account, limits): say so on the run
+            self.store.finish(run["id"], "failed", error=f"submission to {run['executor']} failed: {e}",
+                              hint="fix the [slurm] section or the launch flags, then `xlqa-run resume` it", attempt=attempt)
+            return
+        self.jobs[run["id"]] = job
+        self.store.update_run(run["id"], external_id=str(job.job_id))
 
     def launch(self, run: dict, gpus: list[int]):
         out = Path(run["output_dir"])

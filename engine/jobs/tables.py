@@ -14,7 +14,7 @@ from db.store import Store
 from engine.significance import VIEWS, compare, macro_mean, pair
 
 LABELS = {"g_xlt": "G-XLT (all cells)", "g_xlt_cross": "G-XLT (cross cells)", "xlt": "XLT"}
-IGNORED = ("name", "output_dir", "train.seed")  # what may differ inside a seed group
+IGNORED = ("name", "output_dir", "train.seed", "grid_point")  # what may differ inside a seed group
 
 
 def parse_runs(spec: str | tuple | list) -> list[int]:

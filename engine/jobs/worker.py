@@ -166,6 +166,8 @@ def main(argv=None):
     ap.add_argument("--attempt", type=int, default=None, help="the attempt the scheduler claimed (else: claim the queued run)")
     args = ap.parse_args(argv)
     configure_logging()
+    if os.environ.get("XLQA_WORKER_LOG"):  # a cluster job: its progress lines also go where `xlqa-run logs` reads
+        configure_logging(path=Path(os.environ["XLQA_WORKER_LOG"]))
     store = Store(args.db)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     attempt, store_sink = args.attempt, None

@@ -1,0 +1,155 @@
+"""Machine-readable output, --db anywhere, Parquet, plots, and `data fetch` against a loopback HTTP server."""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import json
+import threading
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.data import fetch as fetch_module
+from engine.data.errors import DataError
+from tests.tui_fixtures import filled_store
+
+
+@pytest.fixture
+def db(tmp_path):
+    store = filled_store(f"sqlite:///{tmp_path / 'x.db'}")
+    return str(tmp_path / "x.db"), store
+
+
+def test_list_show_matrix_as_json_with_stable_keys(db):
+    path, store = db
+    runner = CliRunner()
+    runs = json.loads(runner.invoke(main, ["list", "--json", "--db", path]).output)
+    assert [r["id"] for r in runs] == [4, 3, 2, 1]
+    assert set(runs[0]) == {"id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score",
+                            "score_suite", "best_dev_gxlt_f1", "seed", "depends_on", "created_at", "started_at",
+                            "ended_at", "output_dir", "error", "hint"}
+    assert runs[1]["score"] == 47.5 and runs[1]["score_suite"] == "mlqa-dev" and runs[2]["best_dev_gxlt_f1"] == 44.25
+    shown = json.loads(runner.invoke(main, ["show", "2", "--json", "--db", path]).output)
+    assert shown["run"]["kind"] == "distill" and shown["summary"]["dev_gxlt_f1"]["best"] == 44.25
+    matrix = json.loads(runner.invoke(main, ["matrix", "3", "--json", "--db", path]).output)
+    assert len(matrix["cells"]) == 49 and set(matrix["summary"]) == {"xlt", "g_xlt", "g_xlt_cross"}
+    compared = json.loads(runner.invoke(main, ["compare", "3", "3", "--json", "--db", path]).output)
+    assert compared["config_diff"] == [] and compared["summary"]["g_xlt"]["delta"] == 0.0
+
+
+def test_db_before_the_command_and_full_names(db, tmp_path, monkeypatch):
+    path, store = db
+    monkeypatch.setenv("XLQA_DB", str(tmp_path / "other.db"))           # an explicit --db wins over the variable
+    store.create_experiment("a-really-long-experiment-name-that-must-not-be-cut")
+    exp = store.list_runs()[0]["experiment_id"] + 1
+    store.create_run(exp, "sample", {})
+    out = CliRunner().invoke(main, ["--db", path, "list"], terminal_width=80)
+    assert out.exit_code == 0 and "paper-xquad" in out.output
+    rows = out.output.splitlines()[1:4]
+    pieces = [row.split()[1] if row.split()[0].isdigit() else row.split()[0] for row in rows]
+    assert "".join(pieces) == "a-really-long-experiment-name-that-must-not-be-cut"    # folded, never cut
+    assert "…" not in out.output
+
+
+def test_parquet_export_and_a_plot_without_a_coefficient(db, tmp_path):
+    import pyarrow.parquet as pq
+    path, store = db
+    out = CliRunner().invoke(main, ["export", "2", "--format", "parquet", "-o", str(tmp_path / "r.parquet"), "--db", path])
+    assert out.exit_code == 0, out.output
+    table = pq.read_table(tmp_path / "r.parquet")
+    assert table.column_names == ["run_id", "kind", "key", "step", "value", "suite", "lang_q", "lang_c"]
+    assert table.num_rows == 402 and set(table.column("key").to_pylist()) >= {"loss", "coef", "dev_gxlt_f1"}
+    teacher = store.create_run(store.create_experiment("ce"), "teacher", {})
+    store.write_batch(teacher, metrics=[("loss", "", s, 1.0 / s, None) for s in range(1, 20)])
+    png = tmp_path / "ce.png"
+    assert CliRunner().invoke(main, ["plot", str(teacher), "-o", str(png), "--db", path]).exit_code == 0
+    from PIL import Image
+    width, _ = Image.open(png).size
+    assert width < 700                                   # one panel: no empty coefficient plot beside it
+
+
+# --- data fetch ------------------------------------------------------------------------------------------
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _serve(root, name, data: bytes):
+    (root / name).write_bytes(data)
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def test_fetch_lays_out_the_data_dir_and_checks_every_file(http_root, fixture_data, tmp_path, monkeypatch):
+    root, url = http_root
+    releases = {}
+    xquad = []
+    for f in sorted((fixture_data / "xquad").glob("*.json.gz")):
+        name = f.name[:-3]
+        size, sha = _serve(root, name, gzip.decompress(f.read_bytes()))
+        xquad.append(fetch_module.Release(f"https://example.org/{name}", f"xquad/{name}", size, sha))
+    releases["xquad"] = xquad
+    with zipfile.ZipFile(root / "MLQA_V1.zip", "w") as z:      # the official archive's layout
+        for f in sorted((fixture_data / "mlqa/dev").glob("*.json.gz")):
+            z.writestr(f"MLQA_V1/dev/{f.name[:-3]}", gzip.decompress(f.read_bytes()))
+            z.writestr(f"MLQA_V1/test/{f.name[:-3].replace('dev-', 'test-')}", gzip.decompress(f.read_bytes()))
+    releases["mlqa"] = fetch_module.DATASETS["mlqa"]             # no published checksum: recorded
+    combined = {"data": [a for f in sorted((fixture_data / "tydiqa/dev").glob("*.json.gz"))
+                         for a in json.loads(gzip.decompress(f.read_bytes()))["data"]]}
+    _serve(root, "tydiqa-goldp-v1.1-dev.json", json.dumps(combined).encode())
+    releases["tydiqa"] = fetch_module.DATASETS["tydiqa"][:1]
+    monkeypatch.setattr(fetch_module, "DATASETS", releases)
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, ["data", "fetch", "xquad", "mlqa", "tydiqa", "--to", str(data), "--mirror", url])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("sha256 verified") == 12 and "no published checksum" in result.output
+    assert len(list((data / "xquad").glob("*.json"))) == 12 and len(list((data / "mlqa/dev").glob("*.json"))) == 7
+    manifest = json.loads((data / "FETCHED.json").read_text())
+    assert manifest["xquad/xquad.de.json"]["verified"] and not manifest["mlqa"]["verified"]
+    # the folder is an eval.data_dir as it is
+    from engine.evaluate import suite_records
+    assert len(suite_records("mlqa-dev", ["en", "de"], str(data), max_per_cell=2, seed=0)) == 8
+    tydiqa = suite_records("tydiqa", ["ar", "sw"], str(data))
+    assert sorted(set(tydiqa["lang_c"])) == ["ar", "sw"] and len(tydiqa) == 16
+    again = CliRunner().invoke(main, ["data", "fetch", "xquad", "--to", str(data), "--mirror", url])
+    assert again.output.count("already there") == 12
+    # a corrupted file is refused, named, and leaves nothing behind
+    (data / "xquad" / "xquad.de.json").unlink()
+    (root / "xquad.de.json").write_bytes(b'{"data": []}')
+    bad = CliRunner().invoke(main, ["data", "fetch", "xquad", "--to", str(data), "--mirror", url])
+    assert bad.exit_code == 2 and "xquad.de.json: wrong file" in bad.output
+    assert not (data / "xquad" / "xquad.de.json").exists() and not (data / ".partial" / "xquad.de.json").exists()
+
+
+def test_fetch_verifies_the_official_checksums_on_the_real_files(http_root, full_data, tmp_path, monkeypatch):
+    root, url = http_root
+    for f in sorted((full_data / "xquad").glob("*.json.gz")):
+        (root / f.name[:-3]).write_bytes(gzip.decompress(f.read_bytes()))   # byte-identical to the release
+    (root / "dev-v1.1.json").write_bytes(gzip.decompress((full_data / "squad/dev-v1.1.json.gz").read_bytes()))
+    monkeypatch.setitem(fetch_module.DATASETS, "squad", fetch_module.DATASETS["squad"][:1])   # train is not here
+    result = CliRunner().invoke(main, ["data", "fetch", "xquad", "squad", "--to", str(tmp_path / "d"), "--mirror", url])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("sha256 verified") == 13
+
+
+def test_a_hub_dataset_that_cannot_load_names_data_fetch(monkeypatch):
+    from engine.data import loaders
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Dataset scripts are no longer supported, but found mlqa.py")
+    monkeypatch.setattr(loaders, "load_dataset", refuse)
+    with pytest.raises(DataError, match=r"data fetch mlqa --to DATA"):
+        loaders.load_hub("mlqa", "validation", "de", "ar")

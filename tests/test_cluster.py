@@ -1,0 +1,114 @@
+"""Beyond one box: Slurm through submitit (tested with submitit's local executor: real subprocesses, the same
+code path), sweeps as one command, and their progress."""
+
+import os
+import signal
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from db import Store
+from engine.cli import main
+from engine.jobs.executors import job_command
+from engine.jobs.scheduler import Scheduler
+from tests.test_jobs import TERMINAL, launch, wait_for, wait_until, write_config
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    db = tmp_path / "xlqa.db"
+    monkeypatch.setenv("XLQA_DB", str(db))
+    monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
+    return tmp_path, Store(str(db))
+
+
+def test_runs_go_through_submitit_and_keep_their_dependencies(env):
+    tmp_path, store = env
+    path = write_config(tmp_path, "cluster", train={"epochs": 1}, eval={"max_per_cell": 5})
+    start = time.monotonic()
+    ids = launch(path, "--executor", "submitit-local")
+    wait_until(lambda: store.get_run(ids[0])["pid"] is not None, timeout=120, what="the first worker to bind")
+    latency = time.monotonic() - start
+    for run_id in ids:
+        assert wait_for(store, run_id, TERMINAL, timeout=240)["status"] == "done"
+    runs = [store.get_run(i) for i in ids]
+    assert all(r["executor"] == "submitit-local" and r["external_id"] for r in runs)
+    assert runs[0]["ended_at"] <= runs[1]["started_at"] and runs[1]["ended_at"] <= runs[2]["started_at"]
+    assert "epoch 0 step" in CliRunner().invoke(main, ["logs", str(ids[1])]).output   # logs of a cluster job
+    print(f"submit-to-running latency (submitit-local): {latency:.1f} s")
+
+
+def test_a_killed_job_becomes_lost_and_resume_submits_it_again(env):
+    tmp_path, store = env
+    ids = launch(write_config(tmp_path, "cluster-kill", train={"epochs": 30, "checkpoint_every": 5}, eval={"suites": []}),
+                 "--executor", "submitit-local")
+    train = ids[1]
+    wait_until(lambda: store.get_run(train)["step"] >= 8, timeout=180, what="step 8")
+    first_job = store.get_run(train)["external_id"]
+    os.kill(store.get_run(train)["pid"], signal.SIGKILL)
+    assert wait_for(store, train, TERMINAL, timeout=60)["status"] == "lost"
+    run = store.get_run(train)
+    store.update_run(train, config={**run["config"], "train": {**run["config"]["train"], "max_steps": run["step"] + 4}})
+    assert CliRunner().invoke(main, ["resume", str(train)]).exit_code == 0
+    assert wait_for(store, train, TERMINAL, timeout=180)["status"] == "done"
+    again = store.get_run(train)
+    assert again["attempt"] == 2 and again["external_id"] != first_job
+
+
+class FakeJob:
+    def __init__(self, state):
+        self.state = state
+
+
+def test_slurm_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
+    _, store = env
+    exp = store.create_experiment("s")
+    pending = store.create_run(exp, "distill", {}, executor="slurm")
+    timed_out = store.create_run(exp, "distill", {}, executor="slurm")
+    scheduler = Scheduler(store)
+    for run_id, state in ((pending, "PENDING"), (timed_out, "TIMEOUT")):
+        store.claim(run_id, host="")
+        store.update_run(run_id, external_id=f"9{run_id}", heartbeat_at=None)
+        scheduler.jobs[run_id] = FakeJob(state)
+    scheduler.mark_lost()
+    assert store.get_run(pending)["status"] == "running" and store.get_run(pending)["heartbeat_at"] is not None
+    lost = store.get_run(timed_out)
+    assert lost["status"] == "lost" and "TIMEOUT" in lost["error"] and "resume" in lost["hint"]
+
+
+def test_slurm_needs_a_server_database_and_commands_use_accelerate(env, tmp_path):
+    path = write_config(tmp_path, "refused")
+    result = CliRunner().invoke(main, ["launch", str(path), "--executor", "slurm", "--partition", "gpu"])
+    assert result.exit_code == 2 and "needs a server database" in result.output
+    from engine.presets import tiny_config
+    cfg = tiny_config("distill", slurm={"gpus_per_node": 4, "nodes": 2})
+    run = {"id": 7, "kind": "distill"}
+    multi_node = job_command(run, "postgresql://x", 3, cfg)
+    assert multi_node[1:4] == ["-m", "engine.jobs.slurm_entry", "--gpus-per-node"] and "--attempt" in multi_node
+    one_node = job_command(run, "postgresql://x", 3, tiny_config("distill", slurm={"gpus_per_node": 4}))
+    assert "--num_processes=4" in one_node and "--multi_gpu" in one_node
+    assert job_command({"id": 8, "kind": "evaluate"}, "postgresql://x", 1, cfg)[1:3] == ["-m", "engine.jobs.worker"]
+
+
+def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):
+    tmp_path, store = env
+    path = write_config(tmp_path, "sweep-T", train={"epochs": 1}, eval={"suites": [], "dev": ""})
+    runner = CliRunner()
+    dry = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,3", "--seeds", "2", "--dry-run"])
+    assert dry.exit_code == 0 and "4 points" in dry.output and store.list_runs() == []
+    first = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,3", "--seeds", "2"])
+    assert first.exit_code == 0 and "4 points, 4 queued now" in first.output
+    ids = [r["id"] for r in store.list_runs(limit=100)]
+    for run_id in ids:
+        assert wait_for(store, run_id, TERMINAL, timeout=240)["status"] == "done"
+    points = {store.get_run(i)["config"]["grid_point"] for i in ids}
+    assert points == {f"distill.temperature={t} train.seed={s}" for t in (2, 3) for s in (42, 43)}
+    assert {store.get_run(i)["config"]["sweep"] for i in ids} == {"sweep-T"}
+    again = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,3", "--seeds", "2"])
+    assert again.output.count("done already") == 4 and "0 queued now" in again.output
+    assert len(store.list_runs(limit=100)) == len(ids)
+    listing = runner.invoke(main, ["list"]).output
+    assert f"sweep sweep-T: {len(ids)} done of {len(ids)} runs" in listing
+    bad = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,-1"])
+    assert bad.exit_code == 2 and "grid point distill.temperature=-1" in bad.output
