@@ -77,6 +77,8 @@ def data_check(paths):
     Exit code 1 when any file has a problem.
     """
     from engine.data.loaders import iter_squad_problems, languages_of_file, qa_files, read_json
+    from rich.console import Console
+    console = Console(stderr=True)
     bad = 0
     for root in paths:
         files = qa_files(root) if root.is_dir() else [root]
@@ -84,9 +86,10 @@ def data_check(paths):
             click.echo(f"{root}: no such file or folder", err=True)
             bad += 1
             continue
-        for path in files:
+        for i, path in enumerate(files, 1):
             try:
-                obj = read_json(path)
+                with console.status(f"reading {path.name} ({i}/{len(files)})"):  # a spinner on a terminal only
+                    obj = read_json(path)
                 q, c = languages_of_file(path)
             except DataError as e:
                 click.echo(f"ERROR {e}", err=True)

@@ -27,3 +27,16 @@ WHERE run_id = 2 AND key = 'teacher_coef' ORDER BY generation, lang_q, lang_c;
 
 -- Runs that failed, with the hint
 SELECT id, kind, status, hint FROM run WHERE status IN ('failed', 'lost');
+
+-- The same questions through the read-only views (`xlqa-run query "..."` runs them read-only):
+-- G-XLT F1 of every finished evaluation by ntl and temperature, mean over seeds
+SELECT ntl, temperature, coefficient, COUNT(*) AS seeds, AVG(gxlt_f1) AS gxlt_f1, AVG(xlt_f1) AS xlt_f1
+FROM v_best_gxlt WHERE suite = 'mlqa-dev' GROUP BY ntl, temperature, coefficient ORDER BY gxlt_f1 DESC;
+
+-- Every cell of run 6, XLT cells first
+SELECT lang_q, lang_c, n, f1 FROM v_cells WHERE run_id = 6 ORDER BY same_language DESC, lang_q, lang_c;
+
+-- The questions run 6 got right and run 9 got wrong (same cell), from the per-question scores
+SELECT a.lang_q, a.lang_c, a.qid FROM v_question_scores a JOIN v_question_scores b
+  ON b.run_id = 9 AND b.suite = a.suite AND b.lang_q = a.lang_q AND b.lang_c = a.lang_c AND b.qid = a.qid
+WHERE a.run_id = 6 AND a.exact_match = 1 AND b.exact_match = 0;

@@ -42,7 +42,12 @@ def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None
     ids = plan(store, cfg, after=after)
     status = "done"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    plain = None
+    if not console.is_terminal:  # a pipe or a file: the progress lines as plain text, no bars
+        plain = logging.StreamHandler(console.file)
+        plain.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        logging.getLogger("xlqa").addHandler(plain)
+    with Progress(*columns, console=console, transient=False, disable=plain is not None) as progress:
         for run_id in ids:
             run = store.get_run(run_id)
             attempt = store.claim(run_id, host=socket.gethostname())
@@ -69,5 +74,7 @@ def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None
                 for later in ids[ids.index(run_id) + 1:]:
                     store.finish(later, "cancelled", error=f"run {run_id} it depends on is {status}")
                 break
+    if plain is not None:
+        logging.getLogger("xlqa").removeHandler(plain)
     return status
 

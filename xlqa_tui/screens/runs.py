@@ -32,6 +32,7 @@ class RunsScreen(Screen):
         self.page = 0
         self.total = 0
         self.waiting = 0
+        self.sweeps: dict = {}
         self.reconciled = 0.0
 
     def compose(self) -> ComposeResult:
@@ -53,8 +54,10 @@ class RunsScreen(Screen):
         store = self.app.store
         if time.monotonic() - self.reconciled > 10:  # runs whose worker died become lost without a scheduler
             from engine.jobs.control import reconcile, waiting_without_scheduler
+            from engine.jobs.sweep import sweep_progress
             reconcile(store)
             self.waiting = 0 if store.read_only else waiting_without_scheduler(store)
+            self.sweeps = sweep_progress(store)
             self.reconciled = time.monotonic()
         statuses = STATUS_FILTERS[self.status_filter]
         total = store.count_runs(self.text_filter, statuses)
@@ -72,8 +75,11 @@ class RunsScreen(Screen):
             shown += f" matching {self.text_filter!r}"
         marks = f" · {len(self.marked)} marked (u: unmark)" if self.marked else ""
         waiting = f" · {self.waiting} ready, no scheduler (ctrl+p: start it)" if self.waiting else ""
+        sweeps = "".join(f" · sweep {name} {c['done']}/{c['total']} done" + (f", {c['running']} running" if c["running"] else "")
+                         + (f", {c['failed'] + c['lost']} failed" if c["failed"] + c["lost"] else "")
+                         for name, c in self.sweeps.items())
         self.query_one("#status-line", Static).update(
-            f"{shown} · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks}{waiting}")
+            f"{shown} · status {status} · sort {self.sort} {'↓' if self.descending else '↑'}{marks}{waiting}{sweeps}")
 
     def on_resize(self, event) -> None:
         table = self.query_one(RunsTable)
