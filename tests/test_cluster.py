@@ -12,15 +12,7 @@ from db import Store
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler
-from tests.test_jobs import TERMINAL, launch, wait_for, wait_until, write_config
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    db = tmp_path / "xlqa.db"
-    monkeypatch.setenv("XLQA_DB", str(db))
-    monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
-    return tmp_path, Store(str(db))
+from tests.test_jobs import TERMINAL, env, launch, wait_for, wait_until, write_config  # noqa: F401 (env: a fixture)
 
 
 def test_runs_go_through_submitit_and_keep_their_dependencies(env):

@@ -269,7 +269,7 @@ def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
 def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     """SIGSTOP: the pid lives but the heartbeat stops; the scheduler kills it and marks the run lost."""
     tmp_path, store = env
-    monkeypatch.setenv("XLQA_HEARTBEAT_STALE_S", "4")
+    monkeypatch.setenv("XLQA_HEARTBEAT_STALE_S", "8")
     ids = launch(slow_config(tmp_path, "stopped", epochs=4, checkpoint_every=30))
     train = ids[1]
     wait_until(lambda: store.get_run(train)["step"] >= 40, what="step 40")
@@ -279,7 +279,8 @@ def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     assert lost["status"] == "lost" and "no heartbeat" in lost["error"] and "was killed" in lost["error"]
     wait_until(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
                timeout=10, what="the stopped worker to die")
-    store.update_run(train, config={**lost["config"], "train": {**lost["config"]["train"], "epochs": 2}})
+    resumed_at = int(lost["step"])
+    store.update_run(train, config={**lost["config"], "train": {**lost["config"]["train"], "max_steps": resumed_at + 10}})
     assert CliRunner().invoke(main, ["resume", str(train)]).exit_code == 0
     assert wait_for(store, train, TERMINAL)["status"] == "done"
     steps = [s for s, _ in store.metric_series(train, "loss")]

@@ -1,184 +1,224 @@
-"""Write docs/results.md (tables, matrices) and its figures from the database of benchmarks/reproduce_e5small.py.
+"""docs/results.md of the e5-small study, from files anyone can rerun it from.
 
-    python benchmarks/e5small_report.py --db /tmp/e5.db [--command "the command that filled the database"]
+    python studies/e5small/report.py --db study.db --export   # the study's database -> studies/e5small/scores/
+    python studies/e5small/report.py                          # scores/ -> docs/results.md (no database, no model)
 
-Hand-written conclusions live in docs/results_discussion.md and are appended as they are.
+--export writes, per evaluated model, its MLQA-dev cells and every question's EM/F1 (`<name>.json.gz`), the
+models' configs and provenance (`models.json`), the teacher's mAP@k per generation, and the students' curves
+(docs/results_curves.png). The report pairs models with engine.significance, the code behind
+`xlqa-run compare --significance` and `xlqa-run table`.
 """
 
+from __future__ import annotations
+
 import argparse
-import math
+import gzip
+import json
+import sys
 from pathlib import Path
 
-import numpy as np
-
-from db import Store
-from engine.jobs.report import plot_run
-from engine.matrix import build_matrix, delta
-
-REPO = Path(__file__).resolve().parents[1]
-VARIANTS = {"e5small-teacher": "teacher", "e5small-ce": "CE", "e5small-skd": "SKD", "e5small-skd_map": "SKD + mAP@k"}
-XQUAD_LANGS = ("el", "ru", "tr", "th")
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SCORES = HERE / "scores"
+SUITE = "mlqa-dev"
+LABELS = {"teacher": "teacher", "ce": "CE", "skd": "SKD", "skd_map": "SKD + mAP@k", "skd_map_example": "SKD + per-example mAP@k"}
 
 
-def md_matrix(m) -> str:
-    head = "| q \\ c | " + " | ".join(m.languages_c) + " | mean |\n|---|" + "---:|" * (len(m.languages_c) + 1) + "\n"
-    rows = []
-    for q in m.languages_q:
-        cells = [f"{m.get(q, c):.1f}" if m.get(q, c) is not None else "" for c in m.languages_c]
-        rows.append(f"| {q} | " + " | ".join(cells) + f" | {m.row_mean(q):.1f} |")
-    return head + "\n".join(rows) + "\n"
+def variant_of(experiment: str) -> tuple[str, int | None]:
+    """'e5small-skd_map-s42' -> ('skd_map', 42); 'e5small-teacher-eval' -> ('teacher', None)."""
+    body = experiment.removeprefix("e5small-")
+    if body.startswith("teacher"):
+        return "teacher", None
+    variant, _, seed = body.rpartition("-s")
+    return variant, int(seed)
 
 
-def minutes(run) -> float:
+def export(db: str) -> None:
+    from db import Store
+    store = Store(db, read_only=True)
+    evaluations = [r for r in store.list_runs(limit=10_000) if r["kind"] == "evaluate" and r["status"] == "done"
+                   and r["experiment"].startswith("e5small-") and store.eval_cells(r["id"], SUITE)]
+    if not evaluations:
+        sys.exit(f"{db} has no finished e5small evaluation of {SUITE} (studies/e5small/run.py makes them)")
+    SCORES.mkdir(exist_ok=True)
+    models = {}
+    for run in sorted(evaluations, key=lambda r: r["id"]):
+        variant, seed = variant_of(run["experiment"])
+        name = variant if seed is None else f"{variant}-s{seed}"
+        cells = [{k: c[k] for k in ("lang_q", "lang_c", "n", "exact_match", "f1")} for c in store.eval_cells(run["id"], SUITE)]
+        questions = store.question_scores(run["id"], SUITE)
+        with gzip.open(SCORES / f"{name}.json.gz", "wt", encoding="utf-8") as f:
+            json.dump({"cells": cells, "questions": questions}, f)
+        train = store.get_run(run["depends_on"]) if run["depends_on"] else None
+        models[name] = {"variant": variant, "seed": seed, "evaluate_run": run["id"], "train_run": train and train["id"],
+                        "config": run["config"], "git_commit": run["git_commit"], "versions": run["versions"],
+                        "train_minutes": _minutes(train), "evaluate_minutes": _minutes(run),
+                        "teacher_map": _teacher_map(store, train["id"]) if train else None}
+        print(f"{name}: {len(cells)} cells, {len(questions):,} question scores")
+    (SCORES / "models.json").write_text(json.dumps(models, indent=1, default=str))
+    _curves(store, [m["train_run"] for m in models.values() if m["train_run"]], REPO / "docs" / "results_curves.png")
+
+
+def _minutes(run) -> float | None:
     if not run or not run["ended_at"] or not run["started_at"]:
-        return float("nan")
-    return (run["ended_at"] - run["started_at"]).total_seconds() / 60
+        return None
+    return round((run["ended_at"] - run["started_at"]).total_seconds() / 60, 1)
 
 
-def collect(store: Store) -> list[dict]:
-    """One entry per experiment: its runs by kind, seed, and the scores of its evaluate run."""
-    experiments: dict[int, dict] = {}
-    for r in sorted(store.list_runs(limit=1000), key=lambda r: r["id"]):
-        e = experiments.setdefault(r["experiment_id"], {"name": r["experiment"], "seed": r["seed"], "runs": {}})
-        e["runs"][r["kind"]] = r
+def _teacher_map(store, run_id: int) -> list[dict]:
+    """The teacher's mAP@k on the training features at the start of each generation."""
     out = []
-    for e in experiments.values():
-        e["variant"] = VARIANTS.get(e["name"], e["name"])
-        e["train"] = e["runs"].get("teacher") or e["runs"].get("distill")
-        ev = e["runs"].get("evaluate")
-        e["done"] = ev is not None and ev["status"] == "done"
-        if e["done"]:
-            e["mlqa"] = build_matrix(store.eval_cells(ev["id"], "mlqa-dev"))
-            e["xquad"] = {c["lang_q"]: c for c in store.eval_cells(ev["id"], "xquad") if c["lang_q"] == c["lang_c"]}
-        out.append(e)
+    for h in store.histograms(run_id, "coef_generation"):
+        p = h["percentiles"]
+        out.append({"generation": h["generation"], "mean": p.get("mean"), "p25": p.get("p25"), "median": p.get("p50"),
+                    "p75": p.get("p75"), "zero_share": h["counts"][0] / max(1, sum(h["counts"]))})
     return out
 
 
-def paired_delta(a, b) -> tuple[float, float]:
-    """Mean of a - b over the cells both have, and the half-width of a 95% interval over cells."""
-    d = np.array(list(delta(a, b).values.values()))
-    return float(d.mean()), float(1.96 * d.std(ddof=1) / math.sqrt(len(d)))
-
-
-def curves(store: Store, students: list[dict], path: Path) -> None:
+def _curves(store, run_ids: list[int], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
-    colors = {"CE": "tab:blue", "SKD": "tab:orange", "SKD + mAP@k": "tab:green"}
-    styles = ["-", "--", ":", "-."]
-    seeds = sorted({e["seed"] for e in students})
-    for e in students:
-        tid, style = e["train"]["id"], styles[seeds.index(e["seed"]) % len(styles)]
-        label, color = f"{e['variant']} (seed {e['seed']})", colors.get(e["variant"])
-        for ax, key in ((axes[0], "loss_ce"), (axes[1], "loss_kl"), (axes[2], "coef")):
-            series = store.metric_series(tid, key)
-            if series and not (key != "loss_ce" and e["variant"] == "CE"):
-                ax.plot(*zip(*series), style, color=color, label=label)
-        dev = store.metric_series(tid, "dev_gxlt_f1")
-        if dev:
-            axes[3].plot(*zip(*dev), style, marker="o", color=color, label=label)
-    titles = ("CE loss (window mean)", "KL term T^2 KL(teacher || student), before w", "coefficient w (window mean)",
-              "MLQA-dev G-XLT F1 (per epoch)")
-    for ax, title in zip(axes, titles):
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    for run_id in run_ids:
+        label = store.get_run(run_id)["experiment"].removeprefix("e5small-")
+        for ax, key in zip(axes, ("loss_ce", "loss_kl", "coef")):
+            series = store.metric_series(run_id, key)
+            if series:
+                ax.plot(*zip(*series), label=label)
+    for ax, title in zip(axes, ("CE loss", "KL term (x T², before w)", "coefficient w (batch mAP@k)")):
         ax.set_title(title)
         ax.set_xlabel("optimizer step")
-    axes[3].legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--db", required=True)
-    ap.add_argument("--command", default="python benchmarks/reproduce_e5small.py --db /tmp/e5.db",
-                    help="the command that filled the database, quoted on the page")
-    args = ap.parse_args()
-    store = Store(args.db)
-    exps = collect(store)
-    docs = REPO / "docs"
-    docs.mkdir(exist_ok=True)
-    done = [e for e in exps if e["done"]]
-    n_cell = min(c["n"] for c in store.eval_cells(done[0]["runs"]["evaluate"]["id"], "mlqa-dev")) if done else 0
-    n_xq = {l: c["n"] for l, c in done[0]["xquad"].items()} if done else {}
-    lines = [
-        "# Small-scale reproduction on multilingual-e5-small (issue 6)\n",
-        f"Produced by `{args.command}` (queues the jobs through xlqa's configs in `examples/e5small/`, its "
-        f"scheduler and database) and `python benchmarks/e5small_report.py --db DB` (this page, the figures). "
-        f"2-core CPU, float32. MLQA-dev: {n_cell} questions per cell (49 cells, fixed per cell); XQuAD XLT: "
-        + ", ".join(f"{l} {n_xq.get(l, 0)}" for l in XQUAD_LANGS)
-        + " questions, without the students' training questions and their paragraphs, scored with the SQuAD v1.1 "
-          "script. F1 everywhere.\n",
-        "| model | seed | XLT | G-XLT (all cells) | G-XLT (cross cells) | XQuAD " + " | XQuAD ".join(XQUAD_LANGS)
-        + " | XQuAD XLT | best dev step | train | evaluate |",
-        "|---|---:|---:|---:|---:|" + "---:|" * (len(XQUAD_LANGS) + 1) + "---:|---:|---:|",
-    ]
-    for e in exps:
-        tr, ev = e["train"], e["runs"].get("evaluate")
-        if not e["done"]:
-            cells = [e["variant"], str(e["seed"])] + [""] * (7 + len(XQUAD_LANGS)) + [ev["status"] if ev else ""]
-            lines.append("| " + " | ".join(cells) + " |")
-            continue
-        s = e["mlqa"].summary()
-        xq = [e["xquad"][l]["f1"] for l in XQUAD_LANGS if l in e["xquad"]]
-        best = store.summary(tr["id"]).get("dev_gxlt_f1", {}).get("best_step", "") if tr else "(given)"
-        lines.append(f"| {e['variant']} | {e['seed']} | {s['xlt']:.2f} | {s['gxlt']:.2f} | {s['gxlt_cross']:.2f} | "
-                     + " | ".join(f"{x:.1f}" for x in xq) + f" | {np.mean(xq):.2f} | {best} | "
-                     + (f"{minutes(tr):.1f} min" if tr else "(trained before)") + f" | {minutes(ev):.1f} min |")
-    students = [e for e in done if e["variant"] in ("CE", "SKD", "SKD + mAP@k")]
-    lines += ["", "**Mean over seeds** (students):", "",
-              "| model | seeds | XLT | G-XLT (all cells) | G-XLT (cross cells) | XQuAD XLT |", "|---|---:|---:|---:|---:|---:|"]
-    for variant in ("CE", "SKD", "SKD + mAP@k"):
-        group = [e for e in students if e["variant"] == variant]
-        if group:
-            sums = [e["mlqa"].summary() for e in group]
-            xq = [np.mean([e["xquad"][l]["f1"] for l in XQUAD_LANGS if l in e["xquad"]]) for e in group]
-            lines.append(f"| {variant} | {len(group)} | " + " | ".join(f"{np.mean([s[k] for s in sums]):.2f}" for k in ("xlt", "gxlt", "gxlt_cross"))
-                         + f" | {np.mean(xq):.2f} |")
-    lines += ["", "**Paired differences against the CE student of the same seed** (MLQA-dev, mean over the 49 cells "
-              "with a 95% interval over cells; the XQuAD column is the mean over el ru tr th):", "",
-              "| model | seed | G-XLT (all cells) | G-XLT (cross cells) | XLT | XQuAD XLT |", "|---|---:|---:|---:|---:|---:|"]
-    for e in students:
-        ce = next((c for c in students if c["variant"] == "CE" and c["seed"] == e["seed"]), None)
-        if ce is None or e is ce:
-            continue
-        d_all, h_all = paired_delta(e["mlqa"], ce["mlqa"])
-        cross = lambda m: build_matrix([{"lang_q": q, "lang_c": c, "f1": v} for (q, c), v in m.values.items() if q != c])
-        d_cross, h_cross = paired_delta(cross(e["mlqa"]), cross(ce["mlqa"]))
-        d_xlt = e["mlqa"].summary()["xlt"] - ce["mlqa"].summary()["xlt"]
-        d_xq = np.mean([e["xquad"][l]["f1"] - ce["xquad"][l]["f1"] for l in XQUAD_LANGS if l in e["xquad"]])
-        lines.append(f"| {e['variant']} | {e['seed']} | {d_all:+.2f} ± {h_all:.2f} | {d_cross:+.2f} ± {h_cross:.2f} | "
-                     f"{d_xlt:+.2f} | {d_xq:+.2f} |")
-    lines += ["", "**The teacher's mAP@k on the sampled data** (k = 10, window 5; per example, at the start of each "
-              "generation; from the `coef_generation` histograms of the SKD + mAP@k runs):", "",
-              "| seed | generation | mean | p25 | median | p75 | share in the lowest bin |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for e in students:
-        if e["variant"] != "SKD + mAP@k":
-            continue
-        for h in store.histograms(e["train"]["id"], "coef_generation"):
-            p, counts = h["percentiles"], np.array(h["counts"], dtype=float)
-            zero = counts[0] / counts.sum() if counts.sum() else float("nan")
-            lines.append(f"| {e['seed']} | {h['generation']} | {p['mean']:.3f} | {p['p25']:.3f} | {p['p50']:.3f} | "
-                         f"{p['p75']:.3f} | {zero:.2f} (w < {h['bin_edges'][1]:.2f}) |")
-    figure = docs / "results_curves.png"
-    if students:
-        curves(store, students, figure)
-        lines += ["", f"![CE loss, KL term, coefficient w and dev G-XLT of every student]({figure.name})"]
-    discussion = docs / "results_discussion.md"
+# --- the report, from scores/ ----------------------------------------------------------------------------
+
+def load() -> tuple[dict, dict]:
+    models = json.loads((SCORES / "models.json").read_text())
+    data = {}
+    for name in models:
+        with gzip.open(SCORES / f"{name}.json.gz", "rt", encoding="utf-8") as f:
+            raw = json.load(f)
+        data[name] = {"cells": raw["cells"], "questions": [tuple(q) for q in raw["questions"]]}
+    return models, data
+
+
+def test(data, a: list[str], b: list[str], resamples: int = 10_000) -> dict:
+    from engine.significance import compare, pair
+    return compare(pair([data[x]["questions"] for x in a], [data[x]["questions"] for x in b], "f1",
+                        [data[x]["cells"] for x in a], [data[x]["cells"] for x in b]), resamples, seed=0)
+
+
+def fmt_p(p: float) -> str:
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def report() -> str:
+    from engine.significance import macro_mean
+    models, data = load()
+    names = sorted(models, key=lambda n: (list(LABELS).index(models[n]["variant"]), models[n]["seed"] or 0))
+    seeds = sorted({m["seed"] for m in models.values() if m["seed"] is not None})
+    out = ["# The e5-small study: does self-distillation beat cross-entropy on G-XLT?", "",
+           "Made by `python studies/e5small/report.py` from `studies/e5small/scores/` (per-question scores of every "
+           "model, exported from the study's database by `--export`); `docs/results_discussion.md` is the hand-written "
+           "part. Every interval and p-value comes from `engine.significance`, the code of "
+           "`xlqa-run compare --significance` and `xlqa-run table`.", ""]
+    out += ["## MLQA-dev, every question of every cell", "",
+            "| model | seed | XLT | G-XLT (all cells) | G-XLT (cross cells) | question-cells | train | evaluate |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in names:
+        m, cells = models[n], data[n]["cells"]
+        views = [macro_mean(cells, v, "f1") for v in ("xlt", "g_xlt", "g_xlt_cross")]
+        out.append(f"| {LABELS[m['variant']]} | {m['seed'] if m['seed'] is not None else ''} | "
+                   + " | ".join(f"{v:.2f}" for v in views)
+                   + f" | {sum(c['n'] for c in cells):,} | {_mins(m['train_minutes'])} | {_mins(m['evaluate_minutes'])} |")
+    out.append("")
+    comparisons = []
+    variants = [v for v in LABELS if v != "teacher" and any(models[n]["variant"] == v for n in names)]
+    for v in variants:
+        if v != "ce" and "ce" in variants:
+            for s in seeds:
+                if f"{v}-s{s}" in data and f"ce-s{s}" in data:
+                    comparisons.append((f"{LABELS[v]} vs CE, seed {s}", [f"ce-s{s}"], [f"{v}-s{s}"]))
+            common = [s for s in seeds if f"{v}-s{s}" in data and f"ce-s{s}" in data]
+            if len(common) > 1:
+                comparisons.append((f"{LABELS[v]} vs CE, seeds {', '.join(map(str, common))} (paired by seed)",
+                                    [f"ce-s{s}" for s in common], [f"{v}-s{s}" for s in common]))
+    if "teacher" in data:
+        for v in variants:
+            for s in seeds[:1]:
+                if f"{v}-s{s}" in data:
+                    comparisons.append((f"{LABELS[v]} (seed {s}) vs the teacher", ["teacher"], [f"{v}-s{s}"]))
+    if comparisons:
+        out += ["## Is the difference real?", "",
+                "B − A of the reported numbers (macro means over the 49 cells), a 95% interval from 10,000 bootstrap "
+                "resamples of question ids (a question recurs in up to 16 cells), p from a paired sign-flip "
+                "permutation test over question ids, and the Wilcoxon signed-rank test of the paper's own script.", "",
+                "| comparison (B vs A) | view | A | B | delta | 95% interval | p | p Wilcoxon | n |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for title, a, b in comparisons:
+            result = test(data, a, b)
+            for view, label in (("g_xlt", "G-XLT (all)"), ("g_xlt_cross", "G-XLT (cross)"), ("xlt", "XLT")):
+                r = result[view]
+                sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+                out.append(f"| {title if view == 'g_xlt' else ''} | {label} | {r['a']:.2f}{sd('a')} | {r['b']:.2f}{sd('b')} | "
+                           f"{r['delta']:+.2f} | [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}] | {fmt_p(r['p'])} | "
+                           f"{fmt_p(r['p_wilcoxon'])} | {r['n']:,} |")
+        out.append("")
+    maps = [(n, models[n]) for n in names if models[n].get("teacher_map")]
+    if maps:
+        out += ["## The teacher's mAP@k on the sampled data", "",
+                "Per training feature at the start of each generation (k = 10, hits within ±5 tokens), from the "
+                "`coef_generation` histograms.", "",
+                "| student | generation | mean | p25 | median | p75 | share in the lowest bin (w < 0.05) |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for n, m in maps:
+            for g in m["teacher_map"]:
+                out.append(f"| {LABELS[m['variant']]} s{m['seed']} | {g['generation']} | {g['mean']:.3f} | {g['p25']:.3f} | "
+                           f"{g['median']:.3f} | {g['p75']:.3f} | {g['zero_share']:.2f} |")
+        out.append("")
+    decoding = HERE / "decoding.json"
+    if decoding.exists():
+        d = json.loads(decoding.read_text())
+        out += ["## Max-context decoding", "",
+                f"`python studies/e5small/decoding.py --model <teacher checkpoint>` on the {d['questions']:,} questions of "
+                f"the same-language MLQA-dev cells ({100 * d['multi_window_share']:.1f}% span several windows at 192 tokens, "
+                "stride as the legacy step): the same logits decoded with every window allowed to start an answer "
+                "(run_qa.py, xlqa's default) and with the legacy max-context rule (`eval.max_context = true`).", "",
+                "| decoding | F1 (mean over cells) | EM |", "|---|---:|---:|",
+                f"| every window | {d['f1_run_qa']:.2f} | {d['em_run_qa']:.2f} |",
+                f"| max context (legacy) | {d['f1_legacy']:.2f} | {d['em_legacy']:.2f} |", "",
+                f"{d['answers_changed']:,} of {d['questions']:,} answers differ "
+                f"({100 * d['answers_changed'] / d['questions']:.2f}%).", ""]
+    out += ["![CE loss, KL term and coefficient of the students](results_curves.png)", ""]
+    discussion = REPO / "docs" / "results_discussion.md"
     if discussion.exists():
-        lines += ["", discussion.read_text().rstrip()]
-    lines += ["", "## Matrices", "", "MLQA-dev F1 on the best checkpoint; rows: question language, columns: context "
-              "language. Each training run's own figure shows its loss, coefficient and matrix.", ""]
-    for e in done:
-        name = f"{e['name']}-s{e['seed']}"
-        lines += [f"### {e['variant']}, seed {e['seed']}", "", md_matrix(e["mlqa"])]
-        if e["train"]:
-            png = docs / f"results_{name}.png"
-            plot_run(store, e["train"]["id"], png, "mlqa-dev")
-            lines += [f"![loss, coefficient and matrix of {name}]({png.name})", ""]
-    (docs / "results.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {docs / 'results.md'}")
+        out += [discussion.read_text().strip(), ""]
+    return "\n".join(out)
+
+
+def _mins(m) -> str:
+    return f"{m:.0f} min" if m else ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", help="the study's database (with --export)")
+    ap.add_argument("--export", action="store_true", help="write scores/ (and the curves figure) from --db first")
+    args = ap.parse_args()
+    if args.export:
+        if not args.db:
+            sys.exit("--export reads the study's database: give --db")
+        export(args.db)
+    if not (SCORES / "models.json").exists():
+        sys.exit(f"no exported scores in {SCORES}: run with --db STUDY.db --export first")
+    (REPO / "docs" / "results.md").write_text(report())
+    print(f"wrote {REPO / 'docs' / 'results.md'}")
 
 
 if __name__ == "__main__":

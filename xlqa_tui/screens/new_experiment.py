@@ -22,6 +22,7 @@ from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 from xlqa_tui.keys import NEW
 from xlqa_tui.widgets.glyph_checkbox import GlyphCheckbox
 
+HIDDEN = ("sweep", "grid_point")  # written by `xlqa-run sweep`, not typed
 RUN_KEYS = ("train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
             "train.eval_batch_size")  # shown on the first tab, with where the run writes
 TABS = {"run": ["name", "output_dir", "devices", *RUN_KEYS]}
@@ -44,7 +45,7 @@ def config_fields() -> dict[str, list[tuple[str, type]]]:
                 key = f"{f.name}.{g.name}"
                 tabs["run" if key in RUN_KEYS else f.name] = tabs.get("run" if key in RUN_KEYS else f.name, [])
                 tabs["run" if key in RUN_KEYS else f.name].append((key, sub[g.name]))
-        else:
+        elif f.name not in HIDDEN:
             tabs["run"].append((f.name, hint))
     tabs["run"].append(("devices", str))
     order = {k: i for i, k in enumerate(TABS["run"])}
@@ -73,7 +74,7 @@ class NewExperimentScreen(Screen):
 
     def __init__(self, base_config: dict | None = None):
         super().__init__()
-        self.base = base_config or ExperimentConfig().to_dict()
+        self.base = {**(base_config or ExperimentConfig().to_dict()), "sweep": "", "grid_point": ""}  # a copy joins no sweep
         self.config: ExperimentConfig | None = None
         self.help = field_help()
         self.tabs = config_fields()
