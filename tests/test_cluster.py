@@ -104,3 +104,11 @@ def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):
     assert f"sweep sweep-T: {len(ids)} done of {len(ids)} runs" in listing
     bad = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,-1"])
     assert bad.exit_code == 2 and "grid point distill.temperature=-1" in bad.output
+
+
+def test_a_cluster_executor_without_submitit_is_refused_with_the_install_command(monkeypatch):
+    from engine.jobs.executors import check_database_for
+    monkeypatch.setitem(__import__("sys").modules, "submitit", None)  # import submitit now raises ImportError
+    with pytest.raises(ValueError, match=r"pip install 'xlqa\[slurm\]'"):
+        check_database_for("submitit-local", "sqlite:///x.db")
+    check_database_for("local", "sqlite:///x.db")  # the local executor does not need it

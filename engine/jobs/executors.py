@@ -19,7 +19,13 @@ WAITING = {"PENDING", "REQUEUED", "CONFIGURING", "SUSPENDED", "RESIZING", "REQUE
 
 
 def check_database_for(executor: str, url: str) -> None:
-    """Jobs on other hosts need a server database (ValueError otherwise)."""
+    """Jobs on other hosts need a server database, and submitit (ValueError otherwise)."""
+    if executor != "local":
+        try:
+            import submitit  # noqa: F401
+        except ImportError:
+            raise ValueError(f"--executor {executor} needs submitit: pip install 'xlqa[slurm]' "
+                             "(or pip install submitit)") from None
     if executor == "slurm" and url.startswith("sqlite"):
         raise ValueError("--executor slurm needs a server database: jobs on other nodes cannot share a SQLite file "
                          "safely (file locks over NFS are unreliable); use --db postgresql+psycopg://USER@HOST/DB")
