@@ -63,6 +63,9 @@ def main():
     ap.add_argument("--no-teacher-eval", action="store_true", help="do not queue the teacher's evaluation")
     ap.add_argument("--seeds", default="42,7", help="comma-separated train.seed of the students")
     ap.add_argument("--variants", default="ce,skd_map", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override student.toml for the students and the teacher's evaluation (a smaller study: "
+                         "data.max_train_examples=360 --set eval.max_per_cell=40)")
     args = ap.parse_args()
     data = shared_data(args.shared)
     model = Path(args.model).resolve()
@@ -80,16 +83,16 @@ def main():
         ids = plan(store, load_toml(HERE / "teacher.toml", common))
         teacher, after = Path(store.get_run(ids[1])["output_dir"]) / "checkpoint", ids[1]
         print("teacher (train)", ids)
-    if not args.no_teacher_eval:  # the teacher scored exactly like the students
-        cfg = load_toml(HERE / "student.toml", common + ["name=e5small-teacher-eval", "train.stage=evaluate",
-                                                         f"model.init_from={teacher}"])
-        print("teacher (evaluate)", plan(store, cfg, after=after))
     if not args.teacher_only:
         for seed in (int(s) for s in args.seeds.split(",")):
             for variant in args.variants.split(","):
-                cfg = load_toml(HERE / "student.toml", common + VARIANTS[variant] + [
+                cfg = load_toml(HERE / "student.toml", common + args.overrides + VARIANTS[variant] + [
                     f"name=e5small-{variant}-s{seed}", f"model.init_from={teacher}", f"train.seed={seed}"])
                 print(variant, f"seed {seed}", plan(store, cfg, after=after))
+    if not args.no_teacher_eval:  # the teacher scored exactly like the students (last: the students come first)
+        cfg = load_toml(HERE / "student.toml", common + args.overrides + [
+            "name=e5small-teacher-eval", "train.stage=evaluate", f"model.init_from={teacher}"])
+        print("teacher (evaluate)", plan(store, cfg, after=after))
     ensure_scheduler(store)
     print(f"queued; watch with: xlqa --db {args.db}")
 
