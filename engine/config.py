@@ -152,6 +152,8 @@ class EvalConfig:
     data_dir: str = _help("folder holding mlqa/ xquad/ tydiqa/ (empty: $XLQA_DATA_DIR or the hub)", default="")
     languages: list[str] = _help("languages of the matrix", default_factory=lambda: list(MLQA_LANGUAGES))
     max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", default=0)
+    subset_seed: int = _help("draws the max_per_cell subset (and the synthetic suite); apart from train.seed so "
+                             "that models trained with different seeds are scored on the same questions", default=0)
     xlt_suites: list[str] = _help("suites scored on same-language cells only (the paper's XQuAD / TyDiQA XLT)",
                                   default_factory=list)
     xlt_languages: list[str] = _help("languages of xlt_suites, e.g. el ru tr th (empty: eval.languages)",

@@ -107,3 +107,12 @@ def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path,
     el_records = suite_records("xquad", ["el"], str(fixture_data), xlt_only=True, exclude_qids=trained)
     assert kind == "predictions" and set(el_records["id"]) <= set(predictions)
     assert score_records(el_records, predictions, "squad")["f1"] == cells[("el", "el")]["f1"]
+
+
+def test_models_trained_with_different_seeds_are_scored_on_the_same_questions(fixture_data):
+    """The max_per_cell subset is drawn by eval.subset_seed, not train.seed: seed groups pair every question."""
+    from engine.pipeline import dev_records
+    ev = {"dev": "xquad", "data_dir": str(fixture_data), "languages": ["el", "ru"], "max_per_cell": 4}
+    ids = lambda **s: sorted(dev_records(tiny_config("distill", eval={**ev, **s.get("eval", {})}, train=s.get("train", {})))["id"])
+    assert ids(train={"seed": 42}) == ids(train={"seed": 7})
+    assert ids(eval={"subset_seed": 0}) != ids(eval={"subset_seed": 1})   # the subset seed does draw the subset

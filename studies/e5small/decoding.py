@@ -36,7 +36,7 @@ def main():
 
     cfg = load_toml(args.config)
     model, tokenizer = load_model_and_tokenizer(args.model)
-    records = suite_records("mlqa-dev", cfg.eval.languages, cfg.eval.data_dir, args.max_per_cell, cfg.train.seed,
+    records = suite_records("mlqa-dev", cfg.eval.languages, cfg.eval.data_dir, args.max_per_cell, cfg.eval.subset_seed,
                             xlt_only=args.cells == "same")
     feats = tokenize(records, tokenizer, cfg.features, labels=False)
     start, end = predict_logits(model, feats, cfg.train.eval_batch_size, torch.device("cpu"))

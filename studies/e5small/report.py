@@ -128,7 +128,12 @@ def report() -> str:
            "model, exported from the study's database by `--export`); `docs/results_discussion.md` is the hand-written "
            "part. Every interval and p-value comes from `engine.significance`, the code of "
            "`xlqa-run compare --significance` and `xlqa-run table`.", ""]
-    out += ["## MLQA-dev, every question of every cell", "",
+    per_cell = {models[n]["config"]["eval"].get("max_per_cell", 0) for n in names}
+    total = {sum(c["n"] for c in data[n]["cells"]) for n in names}
+    scope = ("every question of every cell" if per_cell == {0} else
+             f"{' / '.join(str(p) for p in sorted(per_cell))} questions per cell, drawn once per cell and the same for "
+             f"every model ({' / '.join(f'{t:,}' for t in sorted(total))} of the 15,747 question-cells)")
+    out += [f"## MLQA-dev, {scope}", "",
             "| model | seed | XLT | G-XLT (all cells) | G-XLT (cross cells) | question-cells | train | evaluate |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
