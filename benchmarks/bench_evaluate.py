@@ -2,7 +2,7 @@
 span decoding, official scoring, the cell and its per-question scores written to SQLite and flushed) against
 the model's forward pass alone over the same features, in one run.
 
-    python benchmarks/bench_evaluate.py [--model /tmp/e5small-qa] [--cells 3] [--data ../shared/data]
+    python benchmarks/bench_evaluate.py [--model /tmp/e5small-qa] [--cells 3] [--max-per-cell N] [--data ../shared/data]
 Without a converted e5-small (studies/e5small/run.py makes one) a tiny BERT stands in. Prints both times
 and the ratio (goal: about 1.0x; the forward pass is what evaluation costs)."""
 
@@ -29,6 +29,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="/tmp/e5small-qa")
     ap.add_argument("--cells", type=int, default=3, help="MLQA-dev cells (same-language first)")
+    ap.add_argument("--max-per-cell", type=int, default=0, help="questions per cell (0: all)")
     ap.add_argument("--data", default=os.environ.get("XLQA_SHARED_DATA", str(REPO.parent / "shared" / "data")))
     args = ap.parse_args()
     data = args.data if Path(args.data, "mlqa/dev").exists() else str(REPO / "tests" / "data")
@@ -42,7 +43,7 @@ def main():
         model, tokenizer = load_model_and_tokenizer("tiny-bert:256:4", tokenizer_texts(tiny_config()))
     model.eval()
     feat_cfg = FeatureConfig(max_length=192, doc_stride=64, max_query_length=48)
-    records = suite_records("mlqa-dev", ["en", "es", "de"], data, seed=0)
+    records = suite_records("mlqa-dev", ["en", "es", "de"], data, max_per_cell=args.max_per_cell, seed=0)
     cells = list(cell_rows(records).items())[:args.cells]
     subsets = [records.select(rows) for _, rows in cells]
     print(f"{len(cells)} cells, {sum(len(s) for s in subsets):,} questions, {data}")
