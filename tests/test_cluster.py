@@ -39,7 +39,9 @@ def test_a_killed_job_becomes_lost_and_resume_submits_it_again(env):
     wait_until(lambda: store.get_run(train)["step"] >= 8, timeout=180, what="step 8")
     first_job = store.get_run(train)["external_id"]
     os.kill(store.get_run(train)["pid"], signal.SIGKILL)
+    killed = time.monotonic()
     assert wait_for(store, train, TERMINAL, timeout=60)["status"] == "lost"
+    print(f"status sync (submitit-local): killed job -> run lost in {time.monotonic() - killed:.1f} s")
     run = store.get_run(train)
     store.update_run(train, config={**run["config"], "train": {**run["config"]["train"], "max_steps": run["step"] + 4}})
     assert CliRunner().invoke(main, ["resume", str(train)]).exit_code == 0

@@ -52,17 +52,20 @@ def main():
     multi = np.bincount(feats.example_index, minlength=len(records)) > 1
     print(f"{len(records):,} questions, {len(feats):,} windows, {multi.mean() * 100:.1f}% of questions span several windows")
     print(f"{'cell':<7} {'n':>5} {'differ':>7} {'F1 run_qa':>10} {'F1 legacy':>10} {'EM run_qa':>10} {'EM legacy':>10}")
-    changed_total = 0
+    changed_total, per_cell = 0, []
     for (q, c), rows in cell_rows(records).items():
         changed = sum(plain[ids[i]] != legacy[ids[i]] for i in rows)
         changed_total += changed
         a, b = cells_plain[(q, c)], cells_legacy[(q, c)]
+        per_cell.append({"cell": f"{q}-{c}", "n": a["n"], "differ": changed, "f1_run_qa": a["f1"], "f1_legacy": b["f1"],
+                         "em_run_qa": a["exact_match"], "em_legacy": b["exact_match"]})
         print(f"{q}-{c:<4} {a['n']:>5} {changed:>7} {a['f1']:>10.2f} {b['f1']:>10.2f} {a['exact_match']:>10.2f} {b['exact_match']:>10.2f}")
     f1 = lambda cells: float(np.mean([x["f1"] for x in cells.values()]))
     em = lambda cells: float(np.mean([x["exact_match"] for x in cells.values()]))
     summary = {"questions": len(records), "answers_changed": changed_total, "multi_window_share": float(multi.mean()),
                "f1_run_qa": f1(cells_plain), "f1_legacy": f1(cells_legacy),
-               "em_run_qa": em(cells_plain), "em_legacy": em(cells_legacy)}
+               "em_run_qa": em(cells_plain), "em_legacy": em(cells_legacy), "max_per_cell": args.max_per_cell,
+               "model": args.model, "cells": per_cell}
     print(f"mean over cells: F1 {summary['f1_run_qa']:.2f} (every window) vs {summary['f1_legacy']:.2f} (max context), "
           f"EM {summary['em_run_qa']:.2f} vs {summary['em_legacy']:.2f}; {changed_total:,} answers differ "
           f"({100 * changed_total / len(records):.2f}%)")
