@@ -119,3 +119,11 @@ def test_missing_prediction_scores_zero():
 def test_unknown_language_is_an_error():
     with pytest.raises(ValueError, match="--metric squad"):
         normalize_answer("x", "mlqa", "el")
+
+
+def test_a_summary_line_names_only_the_views_its_cells_have():
+    from engine.scoring.summary import format_summary, summarize
+    cross = summarize([{"lang_q": "en", "lang_c": "de", "f1": 30.0}])
+    same = summarize([{"lang_q": "en", "lang_c": "en", "f1": 50.0}])
+    assert format_summary(cross) == "G-XLT (all cells) 30.00   G-XLT (cross cells) 30.00"
+    assert format_summary(same) == "XLT 50.00"

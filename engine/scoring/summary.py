@@ -14,9 +14,12 @@ def summarize(cells: list[dict], metric: str = "f1") -> dict[str, float]:
 
 
 def format_summary(s: dict[str, float], sep: str = "   ") -> str:
-    """`XLT .. G-XLT (all cells) .. G-XLT (cross cells) ..`; an XLT-only suite shows XLT alone."""
-    parts = [f"XLT {s['xlt']:.2f}"]
+    """`XLT .. G-XLT (all cells) .. G-XLT (cross cells) ..`, leaving out what the cells do not have (an XLT-only
+    suite shows XLT alone; a lone cross cell, G-XLT alone)."""
+    parts = []
+    if s["xlt"] == s["xlt"]:  # NaN without a same-language cell
+        parts.append(f"XLT {s['xlt']:.2f}")
     cross = s.get("gxlt_cross", float("nan"))
-    if cross == cross:  # NaN when there are no cross cells
-        parts += [f"G-XLT (all cells) {s['gxlt']:.2f}", f"G-XLT (cross cells) {s['gxlt_cross']:.2f}"]
+    if cross == cross:  # NaN without a cross cell
+        parts += [f"G-XLT (all cells) {s['gxlt']:.2f}", f"G-XLT (cross cells) {cross:.2f}"]
     return sep.join(parts)
