@@ -741,6 +741,11 @@ def query(sql, as_json, as_csv, limit, db_url):
         writer.writerow(columns)
         writer.writerows(rows)
         click.echo(buf.getvalue(), nl=False)
+    elif not sys.stdout.isatty():  # piped: every value whole, one line per row, tab-separated
+        cell = lambda v: "" if v is None else str(v).replace("\t", " ").replace("\n", " ")
+        click.echo("\t".join(columns))
+        for r in rows:
+            click.echo("\t".join(map(cell, r)))
     else:
         from rich.console import Console
         from rich.table import Table
@@ -748,7 +753,8 @@ def query(sql, as_json, as_csv, limit, db_url):
         for r in rows:
             table.add_row(*["" if v is None else str(v) for v in r])
         Console().print(table)
-        click.echo(f"{len(rows)} row(s)", err=True)
+        click.echo(f"{len(rows)} row(s){' (wide: --csv or --json keep every value whole)' if len(columns) > 8 else ''}",
+                   err=True)
 
 
 @main.group(context_settings=CONTEXT)

@@ -182,6 +182,8 @@ def test_query_is_read_only_by_construction(tmp_path, store_url):
     assert out.exit_code == 0 and json.loads(out.stdout) == [{"run_id": run, "experiment": "e", "seed": 0}]
     cells = runner.invoke(main, ["query", "SELECT suite, cells, gxlt_f1 FROM v_gxlt", "--csv", "--db", store_url])
     assert cells.stdout.splitlines() == ["suite,cells,gxlt_f1", "mlqa-dev,2,50.0"]
+    piped = runner.invoke(main, ["query", "SELECT suite, cells, gxlt_f1 FROM v_gxlt", "--db", store_url])
+    assert piped.stdout.splitlines() == ["suite\tcells\tgxlt_f1", "mlqa-dev\t2\t50.0"]  # not a terminal: whole values
     before = hashlib.sha256(open(store_url.split(":///")[1], "rb").read()).hexdigest() if store_url.startswith("sqlite") else None
     for sql in ("DELETE FROM run", "UPDATE run SET status = 'done'", "DROP VIEW v_runs",
                 "WITH x AS (SELECT 1) INSERT INTO experiment (name, created_at, notes, tags) SELECT 'x', '2026-01-01', '', '' FROM x"):
