@@ -288,7 +288,11 @@ def slurm_overrides(partition, gpus_per_node, nodes, time_limit, account) -> lis
 
 def print_dry_run(cfg) -> None:
     from engine.dryrun import dry_run
-    for line in dry_run(cfg).lines():
+    try:
+        report = dry_run(cfg)
+    except ValueError as e:  # DataError, ConfigError, unreachable hub: one line naming the fix, nothing written
+        raise InputError(f"dry run: {e}") from e
+    for line in report.lines():
         click.echo(line)
     click.echo("dry run: nothing was queued or written")
 

@@ -153,3 +153,22 @@ def test_a_hub_dataset_that_cannot_load_names_data_fetch(monkeypatch):
     monkeypatch.setattr(loaders, "load_dataset", refuse)
     with pytest.raises(DataError, match=r"data fetch mlqa --to DATA"):
         loaders.load_hub("mlqa", "validation", "de", "ar")
+
+
+def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeypatch):
+    """The hub is checked only by the dry run itself (the pre-flight reads no network): its failure is one
+    line naming `data fetch`, exit 2, no traceback."""
+    import engine.dryrun
+    import tomli_w
+
+    from engine.presets import tiny_config
+
+    def unreachable(cfg):
+        raise DataError("hub:xquad", "the hub could not provide google/xquad",
+                        "run `xlqa-run data fetch xquad --to DATA` and use data.train = DATA")
+    monkeypatch.setattr(engine.dryrun, "dry_run", unreachable)
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(tiny_config("distill").to_dict()))
+    result = CliRunner().invoke(main, ["launch", str(config), "--dry-run", "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 2 and "data fetch" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.db").exists()   # nothing written
