@@ -56,7 +56,41 @@ def export(db: str) -> None:
                         "teacher_map": _teacher_map(store, train["id"]) if train else None}
         print(f"{name}: {len(cells)} cells, {len(questions):,} question scores")
     (SCORES / "models.json").write_text(json.dumps(models, indent=1, default=str))
+    _commands(db, models)
     _curves(store, [m["train_run"] for m in models.values() if m["train_run"]], REPO / "docs" / "results_curves.png")
+
+
+def cli_commands(models: dict) -> list[list[str]]:
+    """The xlqa-run commands whose output the report quotes: each variant against CE, seed by seed and as seed
+    groups, and one table of every student."""
+    ids = {n: m["evaluate_run"] for n, m in models.items()}
+    seeds = sorted({m["seed"] for m in models.values() if m["seed"] is not None})
+    variants = [v for v in LABELS if v not in ("teacher", "ce") and any(m["variant"] == v for m in models.values())]
+    out = []
+    for v in variants:
+        for s in seeds:
+            if f"ce-s{s}" in ids and f"{v}-s{s}" in ids:
+                out.append(["compare", str(ids[f"ce-s{s}"]), str(ids[f"{v}-s{s}"]), "--significance"])
+        common = [s for s in seeds if f"ce-s{s}" in ids and f"{v}-s{s}" in ids]
+        if len(common) > 1:
+            out.append(["compare", ",".join(str(ids[f"ce-s{s}"]) for s in common),
+                        ",".join(str(ids[f"{v}-s{s}"]) for s in common), "--significance"])
+    students = [str(i) for n, i in sorted(ids.items(), key=lambda x: x[1]) if models[n]["variant"] != "teacher"]
+    if len(students) > 1:
+        out.append(["table", *students, "--by", "distill.coefficient,distill.a_kl"])
+    return out
+
+
+def _commands(db: str, models: dict) -> None:
+    """Run the commands on the study's database and keep what they printed (scores/commands.txt)."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    lines = []
+    for args in cli_commands(models):
+        result = CliRunner().invoke(main, ["--db", db, *args], env={"COLUMNS": "160"})
+        lines += [f"$ xlqa-run --db study.db {' '.join(args)}", result.output.rstrip(), ""]
+    (SCORES / "commands.txt").write_text("\n".join(lines))
 
 
 def _minutes(run) -> float | None:
@@ -175,6 +209,12 @@ def report() -> str:
                            f"{r['delta']:+.2f} | [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}] | {fmt_p(r['p'])} | "
                            f"{fmt_p(r['p_wilcoxon'])} | {r['n']:,} |")
         out.append("")
+    commands = SCORES / "commands.txt"
+    if commands.exists() and commands.read_text().strip():
+        out += ["## The same comparisons through the CLI", "",
+                "What `xlqa-run compare --significance` and `xlqa-run table` print on the study's database (run ids "
+                "as in `studies/e5small/scores/models.json`; `--export` ran them and kept their output):", "",
+                "```", commands.read_text().rstrip(), "```", ""]
     maps = [(n, models[n]) for n in names if models[n].get("teacher_map")]
     if maps:
         out += ["## The teacher's mAP@k on the sampled data", "",
