@@ -47,8 +47,19 @@ def pick_gpus(requested: str, busy: set[int], count: int = 1, free: dict[int, in
     return idle[:count] if len(idle) >= count else None
 
 
-def worker_env(gpus: list[int], port: int) -> dict[str, str]:
+def cpu_threads(cpu_slots: int) -> int:
+    """Intra-op threads for one CPU worker: the cores shared by the slots. More threads than cores makes
+    PyTorch's OpenMP workers spin against each other (a student trained ~10x slower beside one more process
+    on a 2-core machine)."""
+    return max(1, (os.cpu_count() or 1) // max(1, cpu_slots))
+
+
+def worker_env(gpus: list[int], port: int, threads: int | None = None) -> dict[str, str]:
+    """The worker's environment: its GPUs, its rendezvous port, and for a CPU job its share of the cores
+    (`threads`; an OMP_NUM_THREADS the user set wins)."""
     env = dict(os.environ)
+    if threads and not gpus:
+        env.setdefault("OMP_NUM_THREADS", str(threads))
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus)) if gpus else ""
     env["MASTER_PORT"] = str(port)

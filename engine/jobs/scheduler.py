@@ -18,7 +18,7 @@ from pathlib import Path
 
 from db.session import StoreError
 from db.store import Store
-from engine.jobs.devices import gpu_free_memory, pick_gpus, worker_env
+from engine.jobs.devices import cpu_threads, gpu_free_memory, pick_gpus, worker_env
 from engine.jobs.liveness import holder_alive, reap_stale
 
 
@@ -120,7 +120,7 @@ class Scheduler:
         attempt = self.store.claim(run["id"], host=socket.gethostname(), assigned_devices=",".join(map(str, gpus)))
         if attempt is None:  # another executor took it
             return
-        env = {**worker_env(gpus, port), "XLQA_DETACHED": "1"}
+        env = {**worker_env(gpus, port, threads=cpu_threads(self.cpu_slots)), "XLQA_DETACHED": "1"}
         with open(out / "worker.log", "ab") as log:
             proc = subprocess.Popen(worker_command(run, self.store.url, gpus, port, attempt), stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
