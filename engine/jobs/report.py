@@ -37,6 +37,7 @@ def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
     table.add_column("mean", justify="right", style="bold")
     vals = list(m.values.values()) or [0.0]
     lo, hi = min(vals), max(vals)
+    fmt = "{:+.1f}" if signed else "{:.1f}"  # a delta's means keep their sign
     for q in m.languages_q:
         row = []
         for c in m.languages_c:
@@ -44,8 +45,8 @@ def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
             row.append("" if v is None else f"[{color(v, lo, hi, signed)}]{v:+.1f}[/]" if signed else
                        "" if v is None else f"[{color(v, lo, hi)}]{v:.1f}[/]")
         rm = m.row_mean(q)
-        table.add_row(q, *row, "" if rm is None else f"{rm:.1f}")
-    table.add_row("mean", *[f"{m.col_mean(c):.1f}" if m.col_mean(c) is not None else "" for c in m.languages_c], "")
+        table.add_row(q, *row, "" if rm is None else fmt.format(rm))
+    table.add_row("mean", *[fmt.format(m.col_mean(c)) if m.col_mean(c) is not None else "" for c in m.languages_c], "")
     return table
 
 

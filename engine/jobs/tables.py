@@ -106,9 +106,10 @@ def significance(store: Store, runs_a: list[int], runs_b: list[int], suite: str 
 
 def significance_table(result: dict, name_a: str = "A", name_b: str = "B") -> Table:
     table = Table(title=f"{result['settings']['suite']} {result['settings']['metric'].upper()}: {name_b} - {name_a} "
-                        f"(95% interval: {result['settings']['resamples']:,} resamples of question ids)", box=None)
-    for col in ("", name_a, name_b, "delta", "95% interval", "p", "p Wilcoxon", "n"):
-        table.add_column(col, justify="right" if col else "left")
+                        f"(95% interval: {result['settings']['resamples']:,} resamples of question ids)", box=None,
+                  caption="p: paired sign-flip permutation test; p (W): Wilcoxon signed-rank", pad_edge=False)
+    for col in ("", name_a, name_b, "delta", "95% interval", "p", "p (W)", "n"):  # fits 80 columns unwrapped
+        table.add_column(col, justify="right" if col else "left", no_wrap=True)
     for view in VIEWS:
         if view not in result:
             continue
