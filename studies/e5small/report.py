@@ -190,7 +190,7 @@ def report() -> str:
                                     [f"ce-s{s}" for s in common], [f"{v}-s{s}" for s in common]))
     if "teacher" in data:
         for v in variants:
-            for s in seeds[:1]:
+            for s in seeds:
                 if f"{v}-s{s}" in data:
                     comparisons.append((f"{LABELS[v]} (seed {s}) vs the teacher", ["teacher"], [f"{v}-s{s}"]))
     if comparisons:
