@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import tomli_w
 from click.testing import CliRunner
 
 from db import Store
 from engine.cli import main
+from engine.jobs.devices import cpu_threads
 from tests.helpers import tiny_config
 
 TERMINAL = ("done", "failed", "cancelled", "lost")
@@ -80,8 +82,13 @@ def baseline_rows(tmp_path_factory, every: int) -> dict:
     if every not in _BASELINES:
         tmp = tmp_path_factory.mktemp(f"baseline{every}")
         store = Store(str(tmp / "xlqa.db"))
-        result = CliRunner().invoke(main, ["run", str(slow_config(tmp, "kill", checkpoint_every=every)),
-                                           "--db", str(tmp / "xlqa.db")])
+        threads = torch.get_num_threads()
+        torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))  # as the scheduler's workers:
+        try:                                                          # float sums depend on the thread count
+            result = CliRunner().invoke(main, ["run", str(slow_config(tmp, "kill", checkpoint_every=every)),
+                                               "--db", str(tmp / "xlqa.db")])
+        finally:
+            torch.set_num_threads(threads)
         assert result.exit_code == 0, result.output
         train = next(r for r in store.list_runs() if r["kind"] == "distill")
         _BASELINES[every] = (rows(store, train["id"]), train["step"])
