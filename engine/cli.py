@@ -362,12 +362,10 @@ def launch(config_path, overrides, devices, dry_run, executor, partition, gpus_p
     if dry_run:
         return print_dry_run(cfg)
     store = open_store(db_url)
-    from engine.jobs.executors import check_database_for
     try:
-        check_database_for(executor, store.url)
-    except ValueError as e:
+        ids = plan(store, cfg, devices, executor=executor)  # checks the executor against the database first
+    except ValueError as e:  # SQLite with slurm, no submitit: one line, nothing queued
         raise InputError(str(e)) from e
-    ids = plan(store, cfg, devices, executor=executor)
     if not no_scheduler:
         ensure_scheduler(store)
     click.echo(f"queued runs {', '.join(map(str, ids))} of experiment {cfg.name!r}")
@@ -737,6 +735,7 @@ def query(sql, as_json, as_csv, limit, db_url):
     from db.query import run_query
     from db.session import normalize_url
     columns, rows = run_query(normalize_url(resolve_db(db_url)), sql, limit)
+    text = lambda v: "" if v is None else str(v)
     if as_json:
         click.echo(json.dumps([dict(zip(columns, r)) for r in rows], indent=1, default=str))
     elif as_csv:
@@ -746,16 +745,15 @@ def query(sql, as_json, as_csv, limit, db_url):
         writer.writerows(rows)
         click.echo(buf.getvalue(), nl=False)
     elif not sys.stdout.isatty():  # piped: every value whole, one line per row, tab-separated
-        cell = lambda v: "" if v is None else str(v).replace("\t", " ").replace("\n", " ")
         click.echo("\t".join(columns))
         for r in rows:
-            click.echo("\t".join(map(cell, r)))
+            click.echo("\t".join(text(v).replace("\t", " ").replace("\n", " ") for v in r))
     else:
         from rich.console import Console
         from rich.table import Table
         table = Table(*columns, box=None)
         for r in rows:
-            table.add_row(*["" if v is None else str(v) for v in r])
+            table.add_row(*map(text, r))
         Console().print(table)
         click.echo(f"{len(rows)} row(s){' (wide: --csv or --json keep every value whole)' if len(columns) > 8 else ''}",
                    err=True)

@@ -60,21 +60,28 @@ def export(db: str) -> None:
     _curves(store, [m["train_run"] for m in models.values() if m["train_run"]], REPO / "docs" / "results_curves.png")
 
 
-def cli_commands(models: dict) -> list[list[str]]:
-    """The xlqa-run commands whose output the report quotes: each variant against CE, seed by seed and as seed
-    groups, and one table of every student."""
-    ids = {n: m["evaluate_run"] for n, m in models.items()}
+def against_ce(models: dict) -> list[tuple[str, list[str], list[str]]]:
+    """Each variant against the CE student of the same seed: seed by seed, then as seed groups paired by seed.
+    (title, A names, B names), with names as in scores/ ('ce-s42', 'skd_map-s42')."""
     seeds = sorted({m["seed"] for m in models.values() if m["seed"] is not None})
-    variants = [v for v in LABELS if v not in ("teacher", "ce") and any(m["variant"] == v for m in models.values())]
     out = []
-    for v in variants:
-        for s in seeds:
-            if f"ce-s{s}" in ids and f"{v}-s{s}" in ids:
-                out.append(["compare", str(ids[f"ce-s{s}"]), str(ids[f"{v}-s{s}"]), "--significance"])
-        common = [s for s in seeds if f"ce-s{s}" in ids and f"{v}-s{s}" in ids]
+    for v in LABELS:
+        if v in ("teacher", "ce"):
+            continue
+        common = [s for s in seeds if f"ce-s{s}" in models and f"{v}-s{s}" in models]
+        out += [(f"{LABELS[v]} vs CE, seed {s}", [f"ce-s{s}"], [f"{v}-s{s}"]) for s in common]
         if len(common) > 1:
-            out.append(["compare", ",".join(str(ids[f"ce-s{s}"]) for s in common),
-                        ",".join(str(ids[f"{v}-s{s}"]) for s in common), "--significance"])
+            out.append((f"{LABELS[v]} vs CE, seeds {', '.join(map(str, common))} (paired by seed)",
+                        [f"ce-s{s}" for s in common], [f"{v}-s{s}" for s in common]))
+    return out
+
+
+def cli_commands(models: dict) -> list[list[str]]:
+    """The xlqa-run commands whose output the report quotes: the comparisons of against_ce (a seed group is
+    comma-separated run ids), and one table of every student."""
+    ids = {n: m["evaluate_run"] for n, m in models.items()}
+    runs = lambda names: ",".join(str(ids[n]) for n in names)
+    out = [["compare", runs(a), runs(b), "--significance"] for _, a, b in against_ce(models)]
     students = [str(i) for n, i in sorted(ids.items(), key=lambda x: x[1]) if models[n]["variant"] != "teacher"]
     if len(students) > 1:
         out.append(["table", *students, "--by", "distill.coefficient", "--baseline", "none"])  # CE: coefficient none
@@ -177,17 +184,8 @@ def report() -> str:
                    + " | ".join(f"{v:.2f}" for v in views)
                    + f" | {sum(c['n'] for c in cells):,} | {_mins(m['train_minutes'])} | {_mins(m['evaluate_minutes'])} |")
     out.append("")
-    comparisons = []
+    comparisons = against_ce(models)
     variants = [v for v in LABELS if v != "teacher" and any(models[n]["variant"] == v for n in names)]
-    for v in variants:
-        if v != "ce" and "ce" in variants:
-            for s in seeds:
-                if f"{v}-s{s}" in data and f"ce-s{s}" in data:
-                    comparisons.append((f"{LABELS[v]} vs CE, seed {s}", [f"ce-s{s}"], [f"{v}-s{s}"]))
-            common = [s for s in seeds if f"{v}-s{s}" in data and f"ce-s{s}" in data]
-            if len(common) > 1:
-                comparisons.append((f"{LABELS[v]} vs CE, seeds {', '.join(map(str, common))} (paired by seed)",
-                                    [f"ce-s{s}" for s in common], [f"{v}-s{s}" for s in common]))
     if "teacher" in data:
         for v in variants:
             for s in seeds:

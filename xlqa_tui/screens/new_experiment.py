@@ -43,8 +43,7 @@ def config_fields() -> dict[str, list[tuple[str, type]]]:
             sub = typing.get_type_hints(hint)
             for g in dataclasses.fields(hint):
                 key = f"{f.name}.{g.name}"
-                tabs["run" if key in RUN_KEYS else f.name] = tabs.get("run" if key in RUN_KEYS else f.name, [])
-                tabs["run" if key in RUN_KEYS else f.name].append((key, sub[g.name]))
+                tabs.setdefault("run" if key in RUN_KEYS else f.name, []).append((key, sub[g.name]))
         elif f.name not in HIDDEN:
             tabs["run"].append((f.name, hint))
     tabs["run"].append(("devices", str))
@@ -74,7 +73,7 @@ class NewExperimentScreen(Screen):
 
     def __init__(self, base_config: dict | None = None):
         super().__init__()
-        self.base = {**(base_config or ExperimentConfig().to_dict()), "sweep": "", "grid_point": ""}  # a copy joins no sweep
+        self.base = {**(base_config or ExperimentConfig().to_dict()), **dict.fromkeys(HIDDEN, "")}  # a copy joins no sweep
         self.config: ExperimentConfig | None = None
         self.help = field_help()
         self.tabs = config_fields()
