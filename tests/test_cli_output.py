@@ -145,16 +145,6 @@ def test_fetch_verifies_the_official_checksums_on_the_real_files(http_root, full
     assert result.output.count("sha256 verified") == 13
 
 
-def test_a_hub_dataset_that_cannot_load_names_data_fetch(monkeypatch):
-    from engine.data import loaders
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("Dataset scripts are no longer supported, but found mlqa.py")
-    monkeypatch.setattr(loaders, "load_dataset", refuse)
-    with pytest.raises(DataError, match=r"data fetch mlqa --to DATA"):
-        loaders.load_hub("mlqa", "validation", "de", "ar")
-
-
 def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeypatch):
     """The hub is checked only by the dry run itself (the pre-flight reads no network): its failure is one
     line naming `data fetch`, exit 2, no traceback."""
