@@ -144,3 +144,22 @@ def test_the_issue_numbers_on_the_full_data(full_data):
             total = [a + b for a, b in zip(total, [report.records, report.answers, report.reanchored, report.refused_answers])]
         counts[key] = total
     assert counts == {"zh": [1190, 1190, 100, 0], "xquad7": [8330, 8330, 154, 0], "tydiqa": [5077, 8754, 2266, 0]}
+
+
+def test_training_refuses_a_span_that_does_not_hold_its_answer(tmp_path, fixture_data):
+    """Rows that skipped the check (an old sample file, records built in a notebook) never reach the labels."""
+    from engine.pipeline import run_train
+    from engine.presets import tiny_config
+    rows = _simulated_hub(fixture_data / "xquad/xquad.ar.json.gz")          # 14 of 62 point off
+    records = [{**r, "qid": r["id"], "lang_q": "ar", "lang_c": "ar"} for r in rows]
+    cfg = tiny_config("teacher", train={"epochs": 1, "max_steps": 1})
+    with pytest.raises(DataError, match=r"14 of 62 training answers are not at their answer_start"):
+        run_train(cfg, tmp_path / "train", records=records)
+    assert not any((tmp_path / "train").glob("checkpoint*"))
+
+
+def test_a_run_records_the_hub_ids_and_revisions():
+    from engine.jobs.provenance import versions
+    recorded = versions()
+    assert recorded["hub:mlqa"] == f"google/xtreme@{hub.HUB_SOURCES['mlqa'].revision}"
+    assert {k for k in recorded if k.startswith("hub:")} == {"hub:mlqa", "hub:xquad", "hub:tydiqa", "hub:squad"}

@@ -74,11 +74,16 @@ def anchor_answers(records, source: str) -> tuple[list[dict], AnchorReport]:
     return kept, report
 
 
-def spans_that_miss(records) -> list[str]:
-    """Ids of records whose first answer (the one training labels) is not at its answer_start."""
+def require_spans(records, source: str) -> None:
+    """Training labels come from the first answer's offsets: refuse to train when one misses its text."""
+    from engine.data.errors import DataError
     bad = []
     for r in records:
         text, start = r["answers"]["text"][0], int(r["answers"]["answer_start"][0])
         if not text or r["context"][start:start + len(text)] != text:
             bad.append(r["id"])
-    return bad
+    if bad:
+        shown = ", ".join(bad[:3]) + (" …" if len(bad) > 3 else "")
+        raise DataError(source, f"{len(bad)} of {len(records)} training answers are not at their answer_start "
+                        f"({shown})", "fix the offsets (`xlqa-run data check`), or load hub data through hub:NAME, "
+                        "which re-anchors them", bad[0])
