@@ -106,19 +106,23 @@ def test_fetch_lays_out_the_data_dir_and_checks_every_file(http_root, fixture_da
         for f in sorted((fixture_data / "mlqa/dev").glob("*.json.gz")):
             z.writestr(f"MLQA_V1/dev/{f.name[:-3]}", gzip.decompress(f.read_bytes()))
             z.writestr(f"MLQA_V1/test/{f.name[:-3].replace('dev-', 'test-')}", gzip.decompress(f.read_bytes()))
-    releases["mlqa"] = fetch_module.DATASETS["mlqa"]             # no published checksum: recorded
+    mlqa = fetch_module.DATASETS["mlqa"][0]
+    releases["mlqa"] = [fetch_module.Release(mlqa.url, mlqa.path, *_serve(root, "MLQA_V1.zip", (root / "MLQA_V1.zip").read_bytes()),
+                                             members=mlqa.members)]
     combined = {"data": [a for f in sorted((fixture_data / "tydiqa/dev").glob("*.json.gz"))
                          for a in json.loads(gzip.decompress(f.read_bytes()))["data"]]}
     _serve(root, "tydiqa-goldp-v1.1-dev.json", json.dumps(combined).encode())
-    releases["tydiqa"] = fetch_module.DATASETS["tydiqa"][:1]
+    tydiqa = fetch_module.DATASETS["tydiqa"][0]
+    releases["tydiqa"] = [fetch_module.Release(tydiqa.url, tydiqa.path)]   # no checksum given: recorded
     monkeypatch.setattr(fetch_module, "DATASETS", releases)
     data = tmp_path / "data"
     result = CliRunner().invoke(main, ["data", "fetch", "xquad", "mlqa", "tydiqa", "--to", str(data), "--mirror", url])
     assert result.exit_code == 0, result.output
-    assert result.output.count("sha256 verified") == 12 and "no published checksum" in result.output
+    assert result.output.count("sha256 verified") == 13 and "no published checksum" in result.output
     assert len(list((data / "xquad").glob("*.json"))) == 12 and len(list((data / "mlqa/dev").glob("*.json"))) == 7
     manifest = json.loads((data / "FETCHED.json").read_text())
-    assert manifest["xquad/xquad.de.json"]["verified"] and not manifest["mlqa"]["verified"]
+    assert manifest["xquad/xquad.de.json"]["verified"] and manifest["mlqa"]["verified"]
+    assert not manifest["tydiqa/dev/tydiqa-goldp-v1.1-dev.json"]["verified"]
     # the folder is an eval.data_dir as it is
     from engine.evaluate import suite_records
     assert len(suite_records("mlqa-dev", ["en", "de"], str(data), max_per_cell=2, seed=0)) == 8
