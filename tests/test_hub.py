@@ -38,7 +38,7 @@ def by_id(table):
 def test_hub_xquad_is_reanchored_to_the_official_offsets(local_hub, fixture_data, caplog):
     """The hub's ar rows point 1-2 characters off (14 of 62); re-anchored, each answer sits where the official
     file puts it, in the stripped context."""
-    with caplog.at_level(logging.INFO, logger="engine.data"):
+    with caplog.at_level(logging.INFO, logger="xlqa.data"):
         table = load_source("hub:xquad", ["ar", "en"])
     assert len(table) == 124
     assert "14 of 62 answers re-anchored" in caplog.text and "0 refused" in caplog.text and "62 of 62 records kept" in caplog.text
@@ -53,7 +53,7 @@ def test_hub_xquad_is_reanchored_to_the_official_offsets(local_hub, fixture_data
 
 
 def test_hub_tydiqa_languages_from_ids_and_every_answer_checked(local_hub, caplog):
-    with caplog.at_level(logging.WARNING, logger="engine.data"):
+    with caplog.at_level(logging.WARNING, logger="xlqa.data"):
         table = load_source("hub:tydiqa", ["ar", "fi", "ru"])
     assert sorted(set(table["lang_c"])) == ["ar", "fi", "ru"] and len(table) == 24
     assert "12 of 117 answers re-anchored" in caplog.text
@@ -82,7 +82,7 @@ def test_a_row_whose_answer_is_not_in_its_context_is_refused_with_a_count(tmp_pa
         return rows
     folder = hub_layout.xquad_repo(tmp_path / "xquad", fixture_data, ["de"], edit=break_two)
     monkeypatch.setitem(hub.HUB_SOURCES, "xquad", hub.HubSource(**{**hub.HUB_SOURCES["xquad"].__dict__, "repo": str(folder)}))
-    with caplog.at_level(logging.WARNING, logger="engine.data"):
+    with caplog.at_level(logging.WARNING, logger="xlqa.data"):
         table = load_source("hub:xquad", ["de"])
     assert len(table) == 60
     assert "2 refused (text not in the context); 60 of 62 records kept, refused:" in caplog.text

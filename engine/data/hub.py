@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.data.errors import DataError
 
-log = logging.getLogger("engine.data")
+log = logging.getLogger("xlqa.data")   # under "xlqa": the worker log and `run` show it
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
