@@ -163,3 +163,11 @@ def test_a_run_records_the_hub_ids_and_revisions():
     recorded = versions()
     assert recorded["hub:mlqa"] == f"google/xtreme@{hub.HUB_SOURCES['mlqa'].revision}"
     assert {k for k in recorded if k.startswith("hub:")} == {"hub:mlqa", "hub:xquad", "hub:tydiqa", "hub:squad"}
+
+
+def test_preflight_names_a_hub_spec_that_cannot_exist_before_anything_is_queued():
+    from engine.preflight import preflight
+    from engine.presets import tiny_config
+    assert not [p for p in preflight(tiny_config("teacher", data={"train": "hub:squad"})) if "hub:" in p]
+    problems = preflight(tiny_config("teacher", data={"train": "hub:xquad:train"}))
+    assert any("data.train: hub:xquad:train: xquad has no split 'train'" in p for p in problems), problems
