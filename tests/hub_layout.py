@@ -75,3 +75,8 @@ def tydiqa_repo(folder: Path, fixture_data: Path) -> Path:
     for f in sorted((fixture_data / "tydiqa/dev").glob("*.json.gz")):
         rows += hub_rows(read(f))
     return write_repo(folder, {"secondary_task": {"validation": rows, "train": rows}})
+
+
+def squad_repo(folder: Path, fixture_data: Path) -> Path:
+    rows = hub_rows(read(fixture_data / "squad/dev-v1.1.json.gz"))
+    return write_repo(folder, {"plain_text": {"train": rows, "validation": rows}})

@@ -1,6 +1,7 @@
 """Hub sources through the real `datasets.load_dataset`, on local folders in the hub repositories' parquet layout
 (tests/hub_layout.py), and the offset check on the shift that the hub's conversion made."""
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -21,10 +22,15 @@ def local_hub(tmp_path, fixture_data, monkeypatch):
         "xquad": hub_layout.xquad_repo(root / "xquad", fixture_data, ["en", "ar", "de"]),
         "mlqa": hub_layout.xtreme_mlqa_repo(root / "xtreme", fixture_data, ["en", "de", "ar"]),
         "tydiqa": hub_layout.tydiqa_repo(root / "tydiqa", fixture_data),
+        "squad": hub_layout.squad_repo(root / "squad", fixture_data),
     }
     for name, folder in sources.items():
-        monkeypatch.setitem(hub.HUB_SOURCES, name, hub.HubSource(**{**hub.HUB_SOURCES[name].__dict__, "repo": str(folder)}))
+        point_at(monkeypatch, name, folder)
     return root
+
+
+def point_at(monkeypatch, name, folder):
+    monkeypatch.setitem(hub.HUB_SOURCES, name, dataclasses.replace(hub.HUB_SOURCES[name], repo=str(folder)))
 
 
 def official(fixture_data, path):
@@ -74,6 +80,15 @@ def test_hub_mlqa_reads_xtreme_parquet_configs_with_datasets_5(local_hub, monkey
     assert len(cells) == 9 * 2
 
 
+def test_hub_squad_is_english_with_every_reference_answer(local_hub, fixture_data):
+    table = load_source("hub:squad")                                     # the train split by default
+    gold = by_id(official(fixture_data, "squad/dev-v1.1.json.gz"))
+    assert len(table) == 61 and set(table["lang_q"]) == set(table["lang_c"]) == {"en"}
+    for r in table:
+        assert r["answers"]["text"] == gold[r["id"]]["answers"]["text"]       # 3 to 4 each, none dropped
+    assert len(load_source("hub:squad:validation")) == 61
+
+
 def test_a_row_whose_answer_is_not_in_its_context_is_refused_with_a_count(tmp_path, fixture_data, monkeypatch, caplog):
     def break_two(lang, rows):
         if lang == "de":
@@ -81,7 +96,7 @@ def test_a_row_whose_answer_is_not_in_its_context_is_refused_with_a_count(tmp_pa
             rows[1]["answers"]["text"] = ["auch nicht"]
         return rows
     folder = hub_layout.xquad_repo(tmp_path / "xquad", fixture_data, ["de"], edit=break_two)
-    monkeypatch.setitem(hub.HUB_SOURCES, "xquad", hub.HubSource(**{**hub.HUB_SOURCES["xquad"].__dict__, "repo": str(folder)}))
+    point_at(monkeypatch, "xquad", folder)
     with caplog.at_level(logging.WARNING, logger="xlqa.data"):
         table = load_source("hub:xquad", ["de"])
     assert len(table) == 60
@@ -93,7 +108,7 @@ def test_a_script_only_repository_names_data_fetch(tmp_path, monkeypatch):
     repo = tmp_path / "mlqa"
     repo.mkdir()
     (repo / "mlqa.py").write_text("# a loading script\n")
-    monkeypatch.setitem(hub.HUB_SOURCES, "mlqa", hub.HubSource(**{**hub.HUB_SOURCES["mlqa"].__dict__, "repo": str(repo)}))
+    point_at(monkeypatch, "mlqa", repo)
     with pytest.raises(DataError, match=r"Dataset scripts are no longer supported.*data fetch mlqa --to DATA"):
         hub.load_hub("mlqa", "validation", "de", "ar")
 

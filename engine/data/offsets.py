@@ -58,15 +58,15 @@ def anchor_answers(records, source: str) -> tuple[list[dict], AnchorReport]:
         for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
             report.answers += 1
             start = int(start)
-            if text and context[start:start + len(text)] == text:
-                texts.append(text), starts.append(start)
-                continue
-            moved = nearest_occurrence(context, text, start)
-            if moved < 0:
-                report.refused_answers += 1
-                continue
-            report.reanchored += 1
-            texts.append(text), starts.append(moved)
+            if not (text and context[start:start + len(text)] == text):
+                moved = nearest_occurrence(context, text, start)
+                if moved < 0:
+                    report.refused_answers += 1
+                    continue
+                report.reanchored += 1
+                start = moved
+            texts.append(text)
+            starts.append(start)
         if not texts:
             report.refused_records.append(r["id"])
             continue
