@@ -14,6 +14,13 @@ from engine.data.offsets import anchor_answers, nearest_occurrence
 from tests import hub_layout
 
 
+@pytest.fixture(autouse=True)
+def datasets_cache_in_tmp(tmp_path, monkeypatch):
+    """load_dataset writes its Arrow cache: into the test's folder, not the user's ~/.cache."""
+    import datasets
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets")
+
+
 @pytest.fixture
 def local_hub(tmp_path, fixture_data, monkeypatch):
     """HUB_SOURCES pointed at local copies; returns the folder."""
