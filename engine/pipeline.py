@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.config import ExperimentConfig
 from engine.data import load_path, load_source
 from engine.data.loaders import read_json
+from engine.data.offsets import require_spans
 from engine.data.records import to_squad_json, write_json
 from engine.evaluate import cell_rows, decoding, evaluate_suite, suite_records
 from engine.features import tokenize
@@ -144,6 +145,7 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     output_dir.mkdir(parents=True, exist_ok=True)
     acc = accelerator or make_accelerator(cfg)
     records = records if records is not None else training_records(cfg)
+    require_spans(records, cfg.data.train)
     source = str(resume_from) if resume_from else cfg.model.source
     texts = tokenizer_texts(cfg, records) if parse_tiny(source) else None
     model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)

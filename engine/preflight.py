@@ -18,7 +18,14 @@ def looks_local(name: str) -> bool:
 
 def check_data_source(spec: str, languages: list[str] | None, key: str) -> list[str]:
     from engine.data.loaders import languages_of_file, qa_files, read_json
-    if spec == "synthetic" or spec.startswith("hub:"):
+    if spec == "synthetic":
+        return []
+    if spec.startswith("hub:"):  # the name, split and revision only: the hub itself is read by the dry run
+        from engine.data.hub import parse_spec
+        try:
+            parse_spec(spec)
+        except DataError as e:
+            return [f"{key}: {e}"]
         return []
     path = Path(spec).expanduser()
     if not path.exists():

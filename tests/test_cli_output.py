@@ -106,19 +106,23 @@ def test_fetch_lays_out_the_data_dir_and_checks_every_file(http_root, fixture_da
         for f in sorted((fixture_data / "mlqa/dev").glob("*.json.gz")):
             z.writestr(f"MLQA_V1/dev/{f.name[:-3]}", gzip.decompress(f.read_bytes()))
             z.writestr(f"MLQA_V1/test/{f.name[:-3].replace('dev-', 'test-')}", gzip.decompress(f.read_bytes()))
-    releases["mlqa"] = fetch_module.DATASETS["mlqa"]             # no published checksum: recorded
+    mlqa = fetch_module.DATASETS["mlqa"][0]
+    releases["mlqa"] = [fetch_module.Release(mlqa.url, mlqa.path, *_serve(root, "MLQA_V1.zip", (root / "MLQA_V1.zip").read_bytes()),
+                                             members=mlqa.members)]
     combined = {"data": [a for f in sorted((fixture_data / "tydiqa/dev").glob("*.json.gz"))
                          for a in json.loads(gzip.decompress(f.read_bytes()))["data"]]}
     _serve(root, "tydiqa-goldp-v1.1-dev.json", json.dumps(combined).encode())
-    releases["tydiqa"] = fetch_module.DATASETS["tydiqa"][:1]
+    tydiqa = fetch_module.DATASETS["tydiqa"][0]
+    releases["tydiqa"] = [fetch_module.Release(tydiqa.url, tydiqa.path)]   # no checksum given: recorded
     monkeypatch.setattr(fetch_module, "DATASETS", releases)
     data = tmp_path / "data"
     result = CliRunner().invoke(main, ["data", "fetch", "xquad", "mlqa", "tydiqa", "--to", str(data), "--mirror", url])
     assert result.exit_code == 0, result.output
-    assert result.output.count("sha256 verified") == 12 and "no published checksum" in result.output
+    assert result.output.count("sha256 verified") == 13 and "no published checksum" in result.output
     assert len(list((data / "xquad").glob("*.json"))) == 12 and len(list((data / "mlqa/dev").glob("*.json"))) == 7
     manifest = json.loads((data / "FETCHED.json").read_text())
-    assert manifest["xquad/xquad.de.json"]["verified"] and not manifest["mlqa"]["verified"]
+    assert manifest["xquad/xquad.de.json"]["verified"] and manifest["mlqa"]["verified"]
+    assert not manifest["tydiqa/dev/tydiqa-goldp-v1.1-dev.json"]["verified"]
     # the folder is an eval.data_dir as it is
     from engine.evaluate import suite_records
     assert len(suite_records("mlqa-dev", ["en", "de"], str(data), max_per_cell=2, seed=0)) == 8
@@ -143,16 +147,6 @@ def test_fetch_verifies_the_official_checksums_on_the_real_files(http_root, full
     result = CliRunner().invoke(main, ["data", "fetch", "xquad", "squad", "--to", str(tmp_path / "d"), "--mirror", url])
     assert result.exit_code == 0, result.output
     assert result.output.count("sha256 verified") == 13
-
-
-def test_a_hub_dataset_that_cannot_load_names_data_fetch(monkeypatch):
-    from engine.data import loaders
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("Dataset scripts are no longer supported, but found mlqa.py")
-    monkeypatch.setattr(loaders, "load_dataset", refuse)
-    with pytest.raises(DataError, match=r"data fetch mlqa --to DATA"):
-        loaders.load_hub("mlqa", "validation", "de", "ar")
 
 
 def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeypatch):

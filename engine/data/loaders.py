@@ -1,4 +1,4 @@
-"""Read SQuAD-format QA files (plain or .gz), the MLQA / XQuAD / TyDiQA layouts and hub ids.
+"""Read SQuAD-format QA files (plain or .gz), the MLQA / XQuAD / TyDiQA layouts, and hub ids (engine.data.hub).
 
 The file name tells the languages:
   MLQA    {dev,test}-context-C-question-Q.json   XQuAD  xquad.L.json
@@ -181,76 +181,22 @@ def load_monolingual_folder(path: str | Path, languages: list[str] | None = None
     return {lang: mono.filter(lambda r, lang=lang: r["lang_c"] == lang) for lang in langs}
 
 
-# --- hub datasets: real code, tested here with local stand-ins of the same schema -------------------
-
-HUB_IDS = {
-    "mlqa": "facebook/mlqa",
-    "xquad": "google/xquad",
-    "tydiqa": "google-research-datasets/tydiqa",
-    "squad": "rajpurkar/squad",
-}
-
-
-def load_dataset(*args, **kwargs):  # indirection so tests can stand in for the hub
-    return datasets.load_dataset(*args, **kwargs)
-
-
-def records_from_hub(rows, lang_q: str | None, lang_c: str | None, id_prefix_lang: bool = False) -> datasets.Dataset:
-    records = []
-    for row in rows:
-        lq, lc = lang_q, lang_c
-        if id_prefix_lang:
-            prefix = row["id"].split("-", 1)[0]
-            lq = lc = TYDIQA_NAMES.get(prefix)
-            if lq is None:
-                raise DataError("hub:tydiqa", f"unknown language prefix {prefix!r}", "expected TyDiQA GoldP ids", row["id"])
-        records.append({"id": row["id"], "qid": row["id"], "lang_q": lq, "lang_c": lc, "title": row.get("title", "") or "",
-                        "question": row["question"], "context": row["context"],
-                        "answers": {"text": list(row["answers"]["text"]),
-                                    "answer_start": [int(s) for s in row["answers"]["answer_start"]]}})
-    return records_to_dataset(records)
-
-
-def load_hub(name: str, split: str, lang_q: str | None = None, lang_c: str | None = None) -> datasets.Dataset:
-    """name: mlqa | xquad | tydiqa | squad (hub ids above). MLQA config `mlqa.C.Q` is context C, question Q.
-    When the hub cannot give it (offline, or a script-based dataset that datasets >= 4 no longer runs, as
-    MLQA's), the error names `xlqa-run data fetch`."""
-    try:
-        return _load_hub(name, split, lang_q, lang_c)
-    except DataError:
-        raise
-    except Exception as e:  # network, missing script support, gated repo: one line with the way out
-        raise DataError(f"hub:{name}", f"the hub could not provide {HUB_IDS.get(name, name)} ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0][:160] if str(e) else ''})",
-                        f"run `xlqa-run data fetch {name} --to DATA` and use data.train / eval.data_dir = DATA") from e
-
-
-def _load_hub(name: str, split: str, lang_q: str | None, lang_c: str | None) -> datasets.Dataset:
-    if name == "mlqa":
-        return records_from_hub(load_dataset(HUB_IDS["mlqa"], f"mlqa.{lang_c}.{lang_q}", split=split), lang_q, lang_c)
-    if name == "xquad":
-        return records_from_hub(load_dataset(HUB_IDS["xquad"], f"xquad.{lang_c}", split=split), lang_c, lang_c)
-    if name == "tydiqa":
-        return records_from_hub(load_dataset(HUB_IDS["tydiqa"], "secondary_task", split=split), None, None, id_prefix_lang=True)
-    if name == "squad":
-        return records_from_hub(load_dataset(HUB_IDS["squad"], split=split), "en", "en")
-    raise DataError(f"hub:{name}", "unknown hub dataset", f"use one of {', '.join(HUB_IDS)}")
-
-
 def load_source(spec: str, languages: list[str] | None = None) -> datasets.Dataset:
-    """A data source of a config: a local path, or `hub:NAME[:split]` (e.g. hub:xquad:validation).
+    """A data source of a config: a local path, or `hub:NAME[:split][@revision]` (e.g. hub:xquad:validation).
 
     Hub sources load every requested language (monolingual); MLQA cross cells are rebuilt by align.
     """
     if spec.startswith("hub:"):
-        parts = spec.split(":")
-        name, split = parts[1], parts[2] if len(parts) > 2 else ("train" if parts[1] == "squad" else "validation")
-        if name in ("squad", "tydiqa"):
-            table = load_hub(name, split)
-            return table.filter(lambda r: r["lang_c"] in languages) if languages and name == "tydiqa" else table
+        from engine.data.hub import load_hub, parse_spec
+        name, split, revision = parse_spec(spec)
+        if name == "squad":
+            return load_hub(name, split, "en", "en", revision)
+        if name == "tydiqa":
+            table = load_hub(name, split, revision=revision)
+            return table.filter(lambda r: r["lang_c"] in languages) if languages else table
         langs = languages or list(MLQA_LANGUAGES)
-        return datasets.concatenate_datasets([load_hub(name, split, lang, lang) for lang in langs])
+        return datasets.concatenate_datasets([load_hub(name, split, lang, lang, revision) for lang in langs])
     return load_path(spec, languages)
 
 
-__all__ = ["RECORD_FEATURES", "load_path", "load_squad_file", "load_monolingual_folder", "load_source", "load_hub"]
+__all__ = ["RECORD_FEATURES", "load_path", "load_squad_file", "load_monolingual_folder", "load_source"]

@@ -1,4 +1,5 @@
-"""What a run needs to be redone exactly: git commit and package versions (the seed is in the config)."""
+"""What a run needs to be redone exactly: git commit, package versions and the hub revisions that `hub:NAME`
+sources read (the seed is in the config)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
+    from engine.data.hub import pinned_sources
+    out.update(pinned_sources())   # "hub:xquad": "google/xquad@<revision>"; the load log names the commit read
     return out
 
 
