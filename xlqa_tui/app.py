@@ -68,30 +68,26 @@ class XlqaApp(App):
         self.push_screen(MatrixScreen(run_id))
 
     def export_run(self, run_id: int) -> None:
-        from engine.jobs.report import export_run
+        from engine.analysis.report import export_run
         path = Path(f"run{run_id}.csv")
         path.write_text(export_run(self.store, run_id, "csv"))
         self.notify(f"wrote {path.resolve()}")
 
     def plot_run(self, run_id: int) -> None:
-        from engine.jobs.report import plot_run
+        from engine.analysis.report import plot_run
         path = Path(f"run{run_id}.png")
         plot_run(self.store, run_id, path)
         self.notify(f"wrote {path.resolve()}")
 
 
 def print_runs(store: Store, limit: int = 40) -> None:
-    """The runs table as plain text (no colour when stdout is not a terminal), for pipes and scripts."""
+    """The runs table as plain text (no colour when stdout is not a terminal), for pipes and scripts: the
+    table of `xlqa-run list`."""
     from rich.console import Console
-    from rich.table import Table
 
-    from xlqa_tui.widgets.runs_table import hparams
-    table = Table("run", "experiment", "kind", "status", "progress", "T/ntl/w", "G-XLT F1", box=None)
-    for r in store.list_runs(limit=limit):
-        progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
-        score = f"{r['score']:.2f}" if r["score"] is not None else ""
-        table.add_row(str(r["id"]), r["experiment"], r["kind"], r["status"], progress, hparams(r), score)
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    from engine.cli.render.runs import runs_table
+    tty = sys.stdout.isatty()
+    Console(width=200 if not tty else None).print(runs_table(store.list_runs(limit=limit), styled=tty))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+from db.states import LIVE, RESUMABLE
 from db.store import Store
 from engine.config import ConfigError, ExperimentConfig, _parse_scalar
 
@@ -67,6 +68,12 @@ def sweep_runs(store: Store, name: str) -> dict[str, list[dict]]:
     return out
 
 
+def point_statuses(store: Store, configs: list[ExperimentConfig]) -> list[tuple[str, list[str]]]:
+    """(grid point, the statuses of its runs) per point: what a dry run of the sweep reports."""
+    existing = sweep_runs(store, configs[0].sweep) if configs else {}
+    return [(cfg.grid_point, sorted({r["status"] for r in existing.get(cfg.grid_point, [])})) for cfg in configs]
+
+
 def launch_sweep(store: Store, configs: list[ExperimentConfig], devices: str = "",
                  executor: str = "local") -> list[tuple[str, str, list[int]]]:
     """Queue the points not launched yet; returns (grid point, what happened, run ids) per point."""
@@ -83,10 +90,10 @@ def launch_sweep(store: Store, configs: list[ExperimentConfig], devices: str = "
         ids = [r["id"] for r in runs]
         if statuses == {"done"}:
             report.append((cfg.grid_point, "done already", ids))
-        elif statuses & {"queued", "running"}:
+        elif statuses & set(LIVE):
             report.append((cfg.grid_point, "under way", ids))
         else:
-            first = next(r for r in runs if r["status"] in ("failed", "lost", "cancelled"))
+            first = next(r for r in runs if r["status"] in RESUMABLE)
             resume_run(store, first["id"])
             report.append((cfg.grid_point, "resumed", ids))
     return report
