@@ -1,12 +1,9 @@
-"""`xlqa`: the dashboard. `xlqa --db URL` opens another database; `xlqa --once` (or any stdout that is not a
-terminal, e.g. `xlqa | cat`) prints the runs table as plain text and exits."""
+"""The dashboard's Textual app (`xlqa`, started by xlqa_tui.launch)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import click
 from textual.app import App
 
 from db import Store
@@ -80,31 +77,8 @@ class XlqaApp(App):
         self.notify(f"wrote {path.resolve()}")
 
 
-def print_runs(store: Store, limit: int = 40) -> None:
-    """The runs table as plain text (no colour when stdout is not a terminal), for pipes and scripts: the
-    table of `xlqa-run list`."""
-    from rich.console import Console
-
-    from engine.cli.render.runs import runs_table
-    tty = sys.stdout.isatty()
-    Console(width=200 if not tty else None).print(runs_table(store.list_runs(limit=limit), styled=tty))
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", envvar="XLQA_DB", default=None, help="SQLAlchemy URL or SQLite path")
-@click.option("--once", is_flag=True, help="print the runs table as plain text and exit")
-def main(db_url, once):
-    """Open the xlqa dashboard on the results database (default ~/.local/share/xlqa/xlqa.db)."""
-    from db.session import StoreError
-    try:
-        store = Store(db_url)
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
-    if once or not sys.stdout.isatty():
-        print_runs(store)
-        return
-    XlqaApp(store).run()
-
+# `xlqa` starts in xlqa_tui.launch, which imports this module (and Textual) only to open the dashboard
+from xlqa_tui.launch import main, print_runs  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from db.states import LIVE, RESUMABLE
 from db.store import Store
-from engine.config import ConfigError, ExperimentConfig, _parse_scalar
+
+if TYPE_CHECKING:
+    from engine.config import ExperimentConfig
 
 STATUSES = ("done", "running", "queued", "failed", "lost", "cancelled")
 
 
 def parse_grid(items: list[str] | tuple[str, ...]) -> dict[str, list]:
     """['data.ntl=0,1,2', 'distill.temperature=2,4'] -> {'data.ntl': [0, 1, 2], 'distill.temperature': [2, 4]}."""
+    from engine.config import ConfigError, _parse_scalar
     grid = {}
     for item in items:
         if "=" not in item:
@@ -49,6 +53,7 @@ def label(point: dict) -> str:
 
 def point_configs(base: ExperimentConfig, grid: dict[str, list], seeds: list[int] | None, name: str) -> list[ExperimentConfig]:
     """One validated config per point (a bad value is an error naming the point; nothing is launched)."""
+    from engine.config import ConfigError
     configs = []
     for point in grid_points(grid, seeds):
         try:

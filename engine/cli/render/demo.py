@@ -30,7 +30,7 @@ class DemoConsole:
         if self.bars is not None:
             self.bars.stop()
             self.bars = None
-        self.console.print(stage_line(self.store, name, run_ids, status, time.monotonic() - self.t0))
+        self.console.print(stage_line(self.store, name, run_ids, status, time.monotonic() - self.t0), soft_wrap=True)
 
     # runs -----------------------------------------------------------------------------------------
     def run_started(self, run):
@@ -57,7 +57,7 @@ def stage_line(store, name: str, run_ids: list[int], status: str, seconds: float
     evals = [i for i in run_ids if store.get_run(i)["kind"] == "evaluate"]
     view = matrix_view(store, evals[-1], None, "f1") if evals and status == "done" else None
     if view:
-        line += f"; {view['suite']} F1: {format_summary(view['matrix'].summary())}"
+        line += f"; {view['suite']} F1: {format_summary(view['matrix'].summary(), '  ')}"
     return line
 
 
