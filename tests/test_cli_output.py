@@ -172,3 +172,18 @@ def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeyp
     result = CliRunner().invoke(main, ["launch", str(config), "--dry-run", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2 and "data fetch" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.db").exists()   # nothing written
+
+
+def test_a_sweeps_runs_keep_one_line_each_at_80_columns(db):
+    path, store = db
+    from engine.config import ExperimentConfig
+    cfg = ExperimentConfig().to_dict()
+    for ntl, t in ((0, 2), (3, 16)):
+        point = f"data.ntl={ntl} distill.temperature={t} train.seed=42"
+        exp = store.create_experiment(f"paper-xquad-to-mlqa {point}")   # as `sweep` names a point's experiment
+        for kind in ("sample", "distill", "evaluate"):
+            store.create_run(exp, kind, {**cfg, "sweep": "paper-xquad-to-mlqa", "grid_point": point})
+    out = CliRunner().invoke(main, ["--db", path, "list"], terminal_width=80)
+    rows = out.output.splitlines()[1:11]
+    assert out.exit_code == 0 and all(row.split()[0].isdigit() for row in rows)          # no run wraps
+    assert rows[0].split()[:5] == ["10", "paper-xquad-to-mlqa", "ntl=3", "T=16", "s=42"]

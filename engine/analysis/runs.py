@@ -6,11 +6,11 @@ from __future__ import annotations
 
 STATUS_COLORS = {"running": "yellow", "done": "green", "failed": "red", "lost": "red", "cancelled": "grey50",
                  "queued": "cyan"}
-SHORT_KEYS = {"temperature": "T", "coefficient": "w", "learning_rate": "lr", "max_train_examples": "max"}
+SHORT_KEYS = {"temperature": "T", "coefficient": "w", "learning_rate": "lr", "max_train_examples": "max", "seed": "s"}
 
 
 def compact_point(point: str) -> str:
-    """'data.ntl=1 distill.temperature=2 train.seed=3' -> 'ntl=1 T=2 seed=3'."""
+    """'data.ntl=1 distill.temperature=2 train.seed=3' -> 'ntl=1 T=2 s=3'."""
     out = []
     for item in point.split():
         key, _, value = item.partition("=")

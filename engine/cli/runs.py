@@ -203,7 +203,8 @@ def list_runs(statuses, limit, as_json):
 
     from engine.cli.render.runs import runs_table
     from engine.jobs.sweep import sweep_progress
-    Console().print(runs_table(runs))
+    console = Console()
+    console.print(runs_table(runs, width=console.width))
     for name, counts in sweep_progress(store).items():
         click.echo(f"sweep {name}: " + ", ".join(f"{n} {st}" for st, n in counts.items() if n and st != "total")
                    + f" of {counts['total']} runs")

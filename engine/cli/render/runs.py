@@ -10,10 +10,14 @@ COLUMNS = (("id", "run"), ("experiment", "experiment"), ("point", "point"), ("ki
            ("progress", "progress"), ("score", "G-XLT F1"), ("started", "started"))
 
 
-def runs_table(runs: list[dict], styled: bool = True) -> Table:
+def runs_table(runs: list[dict], styled: bool = True, width: int | None = None) -> Table:
+    """At 100 columns or fewer, a sweep's grid point takes the place of the start time: a run keeps one line."""
     rows = [run_row(r) for r in runs]
-    shown = [(key, label) for key, label in COLUMNS if key != "point" or any(r["point"] for r in rows)]
-    table = Table(*[label for _, label in shown], box=None)
+    points = any(r["point"] for r in rows)
+    narrow = points and width is not None and width <= 100
+    shown = [(key, label) for key, label in COLUMNS
+             if (key != "point" or points) and not (key == "started" and narrow)]
+    table = Table(*[label for _, label in shown], box=None, pad_edge=not narrow)
     for i, (key, _) in enumerate(shown):
         if key == "experiment":
             table.columns[i].overflow = "fold"  # full names, wrapped when the terminal is narrow
