@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from db import Store
-from db.sink import StoreSink
+from engine.jobs.store_sink import StoreSink
 from engine.evaluate import Decoding, cell_rows, evaluate_suite, length_grouped_batches, suite_records
 from engine.features import FeatureConfig, tokenize
 from engine.modeling import load_model_and_tokenizer

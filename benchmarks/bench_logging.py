@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from db import Store
-from db.sink import StoreSink
+from engine.jobs.store_sink import StoreSink
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records

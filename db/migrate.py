@@ -7,14 +7,11 @@ written, the error names `xlqa-run db upgrade`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, pool
+from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import Engine
 
 from db.models import Base
@@ -27,22 +24,26 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 V0_1_0 = "0001_v0_1_0"
 
 
-def alembic_config() -> Config:
+def alembic_config():
+    from alembic.config import Config  # alembic is imported only when a schema must change or be inspected
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
     """The database's revision; v0.1.0 databases (made before migrations existed) have tables but none."""
+    from alembic.runtime.migration import MigrationContext
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         if revision is None and "run" in inspect(conn).get_table_names():
@@ -50,8 +51,33 @@ def current_revision(engine: Engine) -> str | None:
         return revision
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w.-]+|None)['\"]?", re.M)
+
+
+def head_of_files() -> str | None:
+    """The head revision read from the migration files themselves: the one no other file names as its parent."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        revisions.add(found.get("revision"))
+        parents.add(found.get("down_revision"))
+    heads = revisions - parents - {None}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """alembic_version's row by plain SQL; None when there is none or it cannot be read."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no table, not a database, unreachable: the full check below says which
+        return None
+
+
 def ensure_schema(engine: Engine, url: str, read_only: bool) -> None:
     """Create a new database at head, or upgrade an older one; refuse one made by a newer xlqa."""
+    if stored_revision(engine) == head_of_files() is not None:
+        return  # the common case, in one query and without importing alembic: a read command starts fast
     head = head_revision()
     revision = current_revision(engine)
     if revision == head:
@@ -83,6 +109,8 @@ def upgrade(url: str, engine: Engine | None = None) -> tuple[str | None, str]:
             src.close()
             dst.close()
     # a connection of its own: SQLite needs foreign keys off while batch mode copies tables
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
     migrate_engine = create_engine(engine.url, poolclass=pool.NullPool)
     with migrate_engine.begin() as conn:
         if conn.dialect.name == "sqlite":

@@ -8,8 +8,7 @@ from sqlalchemy import (JSON, CheckConstraint, DateTime, Float, ForeignKey, Inde
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-RUN_KINDS = ("sample", "teacher", "distill", "evaluate")
-RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "lost")
+from db.states import RUN_KINDS, RUN_STATUSES
 
 
 def utcnow() -> datetime:

@@ -20,7 +20,7 @@ else:  # pragma: no cover
 
 from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
-from engine.losses import COEFFICIENTS, KL_DIRECTIONS
+from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch
 
 STAGES = ("teacher", "distill", "evaluate")
 TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers), built offline

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from engine import cancel
 
@@ -74,6 +73,7 @@ class QAFeatures:
 
     def batch(self, indices, pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """Padded tensors for the given features (to pad_to, else self.pad_to, else the longest one)."""
+        import torch  # here, not at the top: FeatureConfig is part of every config, and a config loads without torch
         indices = np.asarray(indices)
         width = pad_to or self.pad_to or max(len(self.input_ids[i]) for i in indices)
         ids = np.full((len(indices), width), self.pad_token_id, dtype=np.int64)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-COEFFICIENTS = ("none", "map@k", "map@k-example", "mrr@k", "mrr@k-example")
-KL_DIRECTIONS = ("forward", "reverse", "symmetric", "symmetric-mean")
+from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS
+
 MASK_VALUE = -1e4  # finite: -inf would make 0 * log 0 terms NaN inside the KL
 
 

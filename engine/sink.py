@@ -1,4 +1,4 @@
-"""Where metrics leave the trainer. The database store implements the same interface (db.sink)."""
+"""Where metrics leave the trainer: the one sink protocol. engine.jobs.store_sink adapts it to the store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 
 class MetricSink(Protocol):
-    def log_metrics(self, step: int, values: dict[str, float]) -> None: ...
+    def log_metrics(self, step: int, values: dict[str, float], context: str = "") -> None: ...
     def log_histogram(self, key: str, step: int, values: np.ndarray, generation: int | None = None) -> None: ...
     def log_pair_stats(self, generation: int, key: str, rows: list[tuple[str, str, float, int]]) -> None: ...
     def log_eval(self, step: int, suite: str, cells: list[dict]) -> None: ...
@@ -20,7 +20,7 @@ class MetricSink(Protocol):
 
 
 class NullSink:
-    def log_metrics(self, step, values): pass
+    def log_metrics(self, step, values, context=""): pass
     def log_histogram(self, key, step, values, generation=None): pass
     def log_pair_stats(self, generation, key, rows): pass
     def log_eval(self, step, suite, cells): pass
@@ -36,7 +36,7 @@ class MemorySink(NullSink):
     def __init__(self):
         self.metrics, self.histograms, self.pairs, self.evals, self.artifacts = [], [], [], [], []
 
-    def log_metrics(self, step, values): self.metrics.append((step, dict(values)))
+    def log_metrics(self, step, values, context=""): self.metrics.append((step, dict(values)))
     def log_histogram(self, key, step, values, generation=None): self.histograms.append((key, step, np.asarray(values), generation))
     def log_pair_stats(self, generation, key, rows): self.pairs.append((generation, key, list(rows)))
     def log_eval(self, step, suite, cells): self.evals.append((step, suite, list(cells)))
@@ -52,9 +52,9 @@ class FanoutSink:
     def __init__(self, *sinks):
         self.sinks = [s for s in sinks if s is not None]
 
-    def log_metrics(self, step, values):
+    def log_metrics(self, step, values, context=""):
         for s in self.sinks:
-            s.log_metrics(step, values)
+            s.log_metrics(step, values, context)
 
     def log_histogram(self, key, step, values, generation=None):
         for s in self.sinks:

@@ -166,3 +166,47 @@ def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeyp
     result = CliRunner().invoke(main, ["launch", str(config), "--dry-run", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2 and "data fetch" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.db").exists()   # nothing written
+
+
+def test_a_sweeps_runs_keep_one_line_each_at_80_columns(db):
+    path, store = db
+    from engine.config import ExperimentConfig
+    cfg = ExperimentConfig().to_dict()
+    for ntl, t in ((0, 2), (3, 16)):
+        point = f"data.ntl={ntl} distill.temperature={t} train.seed=42"
+        exp = store.create_experiment(f"paper-xquad-to-mlqa {point}")   # as `sweep` names a point's experiment
+        for kind in ("sample", "distill", "evaluate"):
+            store.create_run(exp, kind, {**cfg, "sweep": "paper-xquad-to-mlqa", "grid_point": point})
+    out = CliRunner().invoke(main, ["--db", path, "list"], terminal_width=80)
+    rows = out.output.splitlines()[1:11]
+    assert out.exit_code == 0 and all(row.split()[0].isdigit() for row in rows)          # no run wraps
+    assert rows[0].split()[:5] == ["10", "paper-xquad-to-mlqa", "ntl=3", "T=16", "s=42"]
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_the_demo_prints_one_summary_line_per_stage(db, terminal):
+    """No log lines on the console: a header, a bar (terminal) or a line (pipe) per run, one summary line."""
+    import io
+
+    from rich.console import Console
+
+    from engine.cli.render.demo import DemoConsole
+    path, store = db
+    out = io.StringIO()
+    view = DemoConsole(store, Console(file=out, force_terminal=terminal, color_system=None, width=100))
+    view.stage(1, 2, "teacher", "CE fine-tuning on English synthetic QA")
+    for run_id in (1, 2, 3):
+        run = store.get_run(run_id)
+        sink = view.run_started(run)
+        assert (sink is not None) == terminal
+        if sink is not None:
+            sink.log_metrics(5, {"loss": 1.5})
+            sink.progress(5, 10, 0)
+            sink.log_eval(5, "mlqa-dev", store.eval_cells(3, "mlqa-dev"))       # no evaluation lines either
+        view.run_ended(run, "done", None)
+    view.stage_ended("teacher", [1, 2, 3], "done")
+    text = out.getvalue()
+    last = text.splitlines()[-1]
+    assert "1/2 teacher" in text.splitlines()[0] and "mlqa-dev @" not in text
+    assert "teacher: runs 1-3 done in" in last and "G-XLT (all cells) 69.71" in last     # after the bars
+    assert ("run 2 distill: done" in text) == (not terminal)

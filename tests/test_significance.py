@@ -118,7 +118,7 @@ def fill(store, name, temperature, seed, shift, questions=30):
             f1 = 100 * sum(s[2] for s in scores) / questions
             cells.append({"checkpoint": "best", "lang_q": lq, "lang_c": lc, "n": questions,
                           "exact_match": 100 * sum(s[1] for s in scores) / questions, "f1": f1, "questions": scores})
-    from db.sink import StoreSink
+    from engine.jobs.store_sink import StoreSink
     sink = StoreSink(store, run, interval=3600)
     sink.log_eval(5, "mlqa-dev", cells)
     sink.close()

@@ -3,7 +3,7 @@ import multiprocessing as mp
 import pytest
 
 from db import Store
-from db.sink import StoreSink
+from engine.jobs.store_sink import StoreSink
 from db.store import RunTakenOver
 
 

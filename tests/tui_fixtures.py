@@ -25,7 +25,7 @@ def filled_store(url: str) -> Store:
         metrics += [("loss", "", step, 3.0 / step ** 0.3, T0), ("loss_ce", "", step, 2.0 / step ** 0.3, T0),
                     ("loss_kl", "", step, 1.0 / step ** 0.3, T0), ("coef", "", step, 0.5 + step / 400, T0)]
     metrics += [("dev_gxlt_f1", "", 50, 41.5, T0), ("dev_gxlt_f1", "", 100, 44.25, T0)]
-    from db.sink import histogram_row
+    from engine.jobs.store_sink import histogram_row
     hists = [histogram_row("coef", s, [0.1 + 0.005 * s, 0.5, 0.6, 0.9]) for s in range(10, 101, 10)]
     pairs = [(1, "teacher_coef", q, c, 0.9 if q == c else 0.6, 10) for q in LANGS for c in LANGS]
     cells = [{"step": 100, "checkpoint": "best", "suite": "mlqa-dev", "split": "", "lang_q": q, "lang_c": c, "n": 100,

@@ -1,12 +1,9 @@
-"""`xlqa`: the dashboard. `xlqa --db URL` opens another database; `xlqa --once` (or any stdout that is not a
-terminal, e.g. `xlqa | cat`) prints the runs table as plain text and exits."""
+"""The dashboard's Textual app (`xlqa`, started by xlqa_tui.launch)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import click
 from textual.app import App
 
 from db import Store
@@ -68,47 +65,20 @@ class XlqaApp(App):
         self.push_screen(MatrixScreen(run_id))
 
     def export_run(self, run_id: int) -> None:
-        from engine.jobs.report import export_run
+        from engine.analysis.report import export_run
         path = Path(f"run{run_id}.csv")
         path.write_text(export_run(self.store, run_id, "csv"))
         self.notify(f"wrote {path.resolve()}")
 
     def plot_run(self, run_id: int) -> None:
-        from engine.jobs.report import plot_run
+        from engine.analysis.report import plot_run
         path = Path(f"run{run_id}.png")
         plot_run(self.store, run_id, path)
         self.notify(f"wrote {path.resolve()}")
 
 
-def print_runs(store: Store, limit: int = 40) -> None:
-    """The runs table as plain text (no colour when stdout is not a terminal), for pipes and scripts."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from xlqa_tui.widgets.runs_table import hparams
-    table = Table("run", "experiment", "kind", "status", "progress", "T/ntl/w", "G-XLT F1", box=None)
-    for r in store.list_runs(limit=limit):
-        progress = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else ""
-        score = f"{r['score']:.2f}" if r["score"] is not None else ""
-        table.add_row(str(r["id"]), r["experiment"], r["kind"], r["status"], progress, hparams(r), score)
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", envvar="XLQA_DB", default=None, help="SQLAlchemy URL or SQLite path")
-@click.option("--once", is_flag=True, help="print the runs table as plain text and exit")
-def main(db_url, once):
-    """Open the xlqa dashboard on the results database (default ~/.local/share/xlqa/xlqa.db)."""
-    from db.session import StoreError
-    try:
-        store = Store(db_url)
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
-    if once or not sys.stdout.isatty():
-        print_runs(store)
-        return
-    XlqaApp(store).run()
-
+# `xlqa` starts in xlqa_tui.launch, which imports this module (and Textual) only to open the dashboard
+from xlqa_tui.launch import main, print_runs  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -73,3 +73,10 @@ def resume_run(store: Store, run_id: int) -> str:
     ckpt = latest_checkpoint(Path(run["output_dir"]))
     where = f" (from its checkpoint {ckpt.name})" if ckpt else " (from the start)"
     return f"run {run_id} queued again{where}" + (f", with runs {', '.join(map(str, later))} after it" if later else "")
+
+
+def overview(store: Store, statuses: tuple = (), limit: int = 50) -> tuple[list[dict], int]:
+    """What `list` shows: one page of runs, brought up to date first, and how many wait for a scheduler."""
+    reconcile(store)
+    waiting = 0 if store.read_only else waiting_without_scheduler(store)
+    return store.list_runs(statuses=tuple(statuses), limit=limit), waiting

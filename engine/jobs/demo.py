@@ -1,17 +1,17 @@
 """`xlqa-run demo`: teacher (CE on English) then distillation (sampling + mAP@k) on the synthetic set,
-evaluated on the 7x7 matrix, all in the store. Configs: examples/quickstart.toml (distill) and its teacher."""
+evaluated on the 7x7 matrix, all in the store. Configs: examples/quickstart.toml (distill) and its teacher.
+The console is the caller's: a view hears of each stage and run (engine.cli.render.demo draws it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console
+from typing import Protocol
 
 from db.store import Store
 from engine.config import ExperimentConfig, from_dict
-from engine.jobs.foreground import run_foreground
+from engine.jobs.foreground import ForegroundView, run_foreground
 from engine.jobs.launch import ensure_scheduler, plan
-from engine.jobs.report import print_matrix
 
 DEMO_COMMON = {
     "model": {"name": "tiny-bert:128:2", "vocab_size": 4000},
@@ -40,32 +40,45 @@ def demo_configs(epochs: int | None = None) -> tuple[ExperimentConfig, Experimen
     return teacher, distill
 
 
-def run_demo(store: Store, epochs: int | None = None, background: bool = False, console: Console | None = None) -> int:
-    console = console or Console()
+class DemoView(ForegroundView, Protocol):
+    def stage(self, index: int, total: int, name: str, what: str) -> None: ...
+    def stage_ended(self, name: str, run_ids: list[int], status: str) -> None: ...
+
+
+@dataclass
+class DemoResult:
+    status: int                      # the exit code
+    queued: list[int] = field(default_factory=list)   # --background: the runs queued
+    teacher_eval: int | None = None  # the evaluate runs of the teacher and of the student
+    student_eval: int | None = None
+
+
+def _stage(store: Store, cfg: ExperimentConfig, view: DemoView, index: int, name: str, what: str,
+           after: int | None = None) -> tuple[str, list[dict]]:
+    view.stage(index, 2, name, what)
+    newest = store.list_runs(limit=1)
+    first = newest[0]["id"] + 1 if newest else 1
+    status = run_foreground(store, cfg, after=after, view=view)
+    runs = [r for r in store.list_runs(limit=10) if r["id"] >= first]
+    view.stage_ended(name, sorted(r["id"] for r in runs), status)
+    return status, runs
+
+
+def run_demo(store: Store, view: DemoView, epochs: int | None = None, background: bool = False) -> DemoResult:
     teacher, distill = demo_configs(epochs)
     if background:
         ids = plan(store, teacher)
         distill = distill.replace(**{"model.init_from": str(Path(store.get_run(ids[1])["output_dir"]) / "best")})
         ids2 = plan(store, distill, after=ids[1])
         ensure_scheduler(store)
-        console.print(f"queued runs {ids + ids2}; watch them with `xlqa` or `xlqa-run list`")
-        return 0
-    console.print("[bold]1/2 teacher[/]: CE fine-tuning on English synthetic QA")
-    if run_foreground(store, teacher, console=console) != "done":
-        return 1
-    teacher_run = store.list_runs(limit=3)
-    train_run = next(r for r in teacher_run if r["kind"] == "teacher")
+        return DemoResult(0, queued=ids + ids2)
+    status, runs = _stage(store, teacher, view, 1, "teacher", "CE fine-tuning on English synthetic QA")
+    if status != "done":
+        return DemoResult(1)
+    train_run = next(r for r in runs if r["kind"] == "teacher")
+    teacher_eval = next(r["id"] for r in runs if r["kind"] == "evaluate")
     distill = distill.replace(**{"model.init_from": str(Path(train_run["output_dir"]) / "best")})
-    console.print("[bold]2/2 distill[/]: cross-lingual sampling + self-distillation with mAP@k")
-    if run_foreground(store, distill, console=console) != "done":
-        return 1
-    runs = store.list_runs(limit=3)
-    distill_run = next(r for r in runs if r["kind"] == "distill")
-    eval_run = next(r for r in runs if r["kind"] == "evaluate")
-    console.print("\n[bold]teacher[/] (before distillation):")
-    print_matrix(store, next(r["id"] for r in store.list_runs(limit=6) if r["kind"] == "evaluate" and r["id"] < eval_run["id"]),
-                 None, "f1", console=console)
-    console.print("\n[bold]student[/] (after distillation):")
-    print_matrix(store, eval_run["id"], None, "f1", console=console)
-    console.print(f"\nruns are in {store.url}\nopen the dashboard: [bold]xlqa[/]   or: xlqa-run compare {eval_run['id']} {eval_run['id'] - 3}")
-    return 0
+    status, runs = _stage(store, distill, view, 2, "distill", "cross-lingual sampling + self-distillation with mAP@k")
+    if status != "done":
+        return DemoResult(1)
+    return DemoResult(0, teacher_eval=teacher_eval, student_eval=next(r["id"] for r in runs if r["kind"] == "evaluate"))

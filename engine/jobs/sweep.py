@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from typing import TYPE_CHECKING
 
+from db.states import LIVE, RESUMABLE
 from db.store import Store
-from engine.config import ConfigError, ExperimentConfig, _parse_scalar
+
+if TYPE_CHECKING:
+    from engine.config import ExperimentConfig
 
 STATUSES = ("done", "running", "queued", "failed", "lost", "cancelled")
 
 
 def parse_grid(items: list[str] | tuple[str, ...]) -> dict[str, list]:
     """['data.ntl=0,1,2', 'distill.temperature=2,4'] -> {'data.ntl': [0, 1, 2], 'distill.temperature': [2, 4]}."""
+    from engine.config import ConfigError, _parse_scalar
     grid = {}
     for item in items:
         if "=" not in item:
@@ -48,6 +53,7 @@ def label(point: dict) -> str:
 
 def point_configs(base: ExperimentConfig, grid: dict[str, list], seeds: list[int] | None, name: str) -> list[ExperimentConfig]:
     """One validated config per point (a bad value is an error naming the point; nothing is launched)."""
+    from engine.config import ConfigError
     configs = []
     for point in grid_points(grid, seeds):
         try:
@@ -67,6 +73,12 @@ def sweep_runs(store: Store, name: str) -> dict[str, list[dict]]:
     return out
 
 
+def point_statuses(store: Store, configs: list[ExperimentConfig]) -> list[tuple[str, list[str]]]:
+    """(grid point, the statuses of its runs) per point: what a dry run of the sweep reports."""
+    existing = sweep_runs(store, configs[0].sweep) if configs else {}
+    return [(cfg.grid_point, sorted({r["status"] for r in existing.get(cfg.grid_point, [])})) for cfg in configs]
+
+
 def launch_sweep(store: Store, configs: list[ExperimentConfig], devices: str = "",
                  executor: str = "local") -> list[tuple[str, str, list[int]]]:
     """Queue the points not launched yet; returns (grid point, what happened, run ids) per point."""
@@ -83,10 +95,10 @@ def launch_sweep(store: Store, configs: list[ExperimentConfig], devices: str = "
         ids = [r["id"] for r in runs]
         if statuses == {"done"}:
             report.append((cfg.grid_point, "done already", ids))
-        elif statuses & {"queued", "running"}:
+        elif statuses & set(LIVE):
             report.append((cfg.grid_point, "under way", ids))
         else:
-            first = next(r for r in runs if r["status"] in ("failed", "lost", "cancelled"))
+            first = next(r for r in runs if r["status"] in RESUMABLE)
             resume_run(store, first["id"])
             report.append((cfg.grid_point, "resumed", ids))
     return report

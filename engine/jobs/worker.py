@@ -24,10 +24,10 @@ import threading
 import traceback
 from pathlib import Path
 
-from db.sink import StoreSink
 from db.store import RunTakenOver, Store
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
+from engine.jobs.store_sink import StoreSink
 from engine.sink import FanoutSink, LogSink, NullSink
 
 TRAIN_KINDS = ("teacher", "distill")
@@ -150,10 +150,15 @@ def _close(store_sink) -> None:
         log.error("could not write the last rows to the store: %s", e)
 
 
+def log_formatter() -> logging.Formatter:
+    """The one format of a worker.log line, wherever the run executes (a worker, the foreground, a pipe)."""
+    return logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S")
+
+
 def configure_logging(stream=None, path: Path | None = None) -> None:
     """Progress lines (stage, epoch, step, loss, ETA, evaluation) to the worker log."""
     handler = logging.StreamHandler(stream or sys.stdout) if path is None else logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(log_formatter())
     root = logging.getLogger("xlqa")
     root.setLevel(logging.INFO)
     root.addHandler(handler)

@@ -89,15 +89,36 @@ def cli_commands(models: dict) -> list[list[str]]:
 
 
 def _commands(db: str, models: dict) -> None:
-    """Run the commands on the study's database and keep what they printed (scores/commands.txt)."""
-    from click.testing import CliRunner
+    """Run the commands' library calls on the study's database and keep what they print (scores/commands.txt),
+    rendered as the CLI renders them."""
+    import io
 
-    from engine.cli import main
+    from rich.console import Console
+
+    from db import Store
+    store = Store(db, read_only=True)
     lines = []
     for args in cli_commands(models):
-        result = CliRunner().invoke(main, ["--db", db, *args], env={"COLUMNS": "160"})
-        lines += [f"$ xlqa-run --db study.db {' '.join(args)}", result.output.rstrip(), ""]
+        out = io.StringIO()
+        _print_command(store, args, Console(file=out, width=160))
+        lines += [f"$ xlqa-run --db study.db {' '.join(args)}", out.getvalue().rstrip(), ""]
     (SCORES / "commands.txt").write_text("\n".join(lines))
+
+
+def _print_command(store, args: list[str], console) -> None:
+    """What `xlqa-run compare A B --significance` or `xlqa-run table RUNS --by KEY --baseline V` prints."""
+    from engine.analysis.report import compare_view
+    from engine.analysis.tables import evaluation_of, parse_runs, significance, summary_table
+    from engine.cli.render.matrices import print_compare
+    from engine.cli.render.significance import print_significance, print_summary_table
+    if args[0] == "compare":
+        a, b = parse_runs(args[1]), parse_runs(args[2])
+        if len(a) == 1 and len(b) == 1:
+            print_compare(compare_view(store, evaluation_of(store, a[0]), evaluation_of(store, b[0]), None), console)
+        print_significance(significance(store, a, b), console, f"run {args[1]}", f"run {args[2]}")
+    else:
+        runs, by, baseline = args[1:args.index("--by")], args[args.index("--by") + 1], args[args.index("--baseline") + 1]
+        print_summary_table(summary_table(store, parse_runs(runs), by.split(","), baseline=baseline), console)
 
 
 def _minutes(run) -> float | None:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.jobs.report import config_diff
+from engine.analysis.report import config_diff
 from engine.matrix import build_matrix
 from xlqa_tui.keys import COMPARE
 from xlqa_tui.messages import SignificanceLoaded
@@ -65,7 +65,7 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="significance")
     def load_significance(self) -> None:
-        from engine.jobs.tables import significance
+        from engine.analysis.tables import significance
         results = {}
         for rid in self.run_ids[1:]:
             try:

@@ -105,7 +105,7 @@ class MatrixScreen(Screen):
 
     @work(thread=True, exclusive=True, group="cells")
     def load_cell_significance(self) -> None:
-        from engine.jobs.tables import significance
+        from engine.analysis.tables import significance
         suites = self.suites()
         suite = suites[self.suite_index % len(suites)] if suites else None
         try:

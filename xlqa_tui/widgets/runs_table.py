@@ -9,7 +9,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-STATUS_COLORS = {"running": "yellow", "done": "green", "failed": "red", "lost": "red", "cancelled": "grey50", "queued": "cyan"}
+from engine.analysis.runs import STATUS_COLORS, run_row
+
 # (key, label, width in the wide layout, width in the compact one; 0: left out)
 COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 28, 20), ("kind", "kind", 8, 8),
            ("status", "status", 9, 9), ("progress", "progress", 22, 11), ("hparams", "T/ntl/w", 16, 0),
@@ -32,21 +33,13 @@ def progress_text(run: dict, compact: bool = False) -> Text:
     return bar + Text(f" {int(frac * 100):3d}%{eta}")
 
 
-def hparams(run: dict) -> str:
-    cfg = run.get("config") or {}
-    d, data = cfg.get("distill", {}), cfg.get("data", {})
-    if run["kind"] == "teacher":
-        return "CE"
-    return f"{d.get('temperature', '')}/{data.get('ntl', '')}/{d.get('coefficient', '')}"
-
-
 def row_cells(run: dict, compact: bool) -> dict:
-    score = run.get("score", run.get("best_dev_gxlt_f1"))
-    return {"id": str(run["id"]), "experiment": Text(run["experiment"], no_wrap=True, overflow="ellipsis"),
-            "kind": run["kind"], "status": Text(run["status"], style=STATUS_COLORS.get(run["status"], "")),
-            "progress": progress_text(run, compact), "hparams": hparams(run),
-            "score": Text(f"{score:.2f}" if score is not None else "", justify="right"),
-            "started": run["started_at"].strftime("%m-%d %H:%M") if run.get("started_at") else ""}
+    """The text of engine.analysis.runs.run_row, with the dashboard's styles and progress bar."""
+    row = run_row(run)
+    # the full name: a narrow column ellipsizes it, and the dashboard has no grid point column
+    return {**row, "experiment": Text(run["experiment"], no_wrap=True, overflow="ellipsis"),
+            "status": Text(row["status"], style=STATUS_COLORS.get(row["status"], "")),
+            "progress": progress_text(run, compact), "score": Text(row["score"], justify="right")}
 
 
 class RunsTable(DataTable):

@@ -1,4 +1,5 @@
-"""Tables, diffs, exports and plots of stored runs (the CLI's matrix / compare / export / plot)."""
+"""Matrices, config diffs, exports and plots of stored runs, as data (the CLI's matrix / compare / export / plot,
+the dashboard, the demo); the CLI renders them (engine.cli.render)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,8 @@ import csv
 import io
 import json
 
-from rich.console import Console
-from rich.table import Table
-
 from db.store import Store
-from engine.matrix import Matrix, build_matrix, delta
-from engine.scoring.summary import format_summary
+from engine.matrix import build_matrix, delta
 
 
 def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None):
@@ -20,48 +17,6 @@ def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None
         return None, []
     suite = suite or suites[0]["suite"]
     return suite, store.eval_cells(run_id, suite, step=step, checkpoint=None if step is None else "")
-
-
-def color(value: float, lo: float, hi: float, signed: bool = False) -> str:
-    if signed:
-        return "green" if value > 0.5 else "red" if value < -0.5 else "white"
-    t = 0.0 if hi <= lo else (value - lo) / (hi - lo)
-    return "red" if t < 0.33 else "yellow" if t < 0.66 else "green"
-
-
-def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
-    table = Table(title=title, box=None)
-    table.add_column("q \\ c", style="bold")
-    for c in m.languages_c:
-        table.add_column(c, justify="right")
-    table.add_column("mean", justify="right", style="bold")
-    vals = list(m.values.values()) or [0.0]
-    lo, hi = min(vals), max(vals)
-    fmt = "{:+.1f}" if signed else "{:.1f}"  # a delta's means keep their sign
-    for q in m.languages_q:
-        row = []
-        for c in m.languages_c:
-            v = m.get(q, c)
-            row.append("" if v is None else f"[{color(v, lo, hi, signed)}]{v:+.1f}[/]" if signed else
-                       "" if v is None else f"[{color(v, lo, hi)}]{v:.1f}[/]")
-        rm = m.row_mean(q)
-        table.add_row(q, *row, "" if rm is None else fmt.format(rm))
-    table.add_row("mean", *[fmt.format(m.col_mean(c)) if m.col_mean(c) is not None else "" for c in m.languages_c], "")
-    return table
-
-
-def print_matrix(store: Store, run_id: int, suite: str | None, metric: str, step: int | None = None,
-                 console: Console | None = None) -> bool:
-    console = console or Console()
-    suite, cells = _cells(store, run_id, suite, step)
-    if not cells:
-        return False
-    m = build_matrix(cells, metric)
-    which = cells[0]["checkpoint"]
-    console.print(matrix_table(m, f"run {run_id} · {suite} · {metric} · {which} checkpoint @ step {cells[0]['step']}"))
-    s = m.summary()
-    console.print(format_summary(s))
-    return True
 
 
 def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:
@@ -75,27 +30,26 @@ def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, o
     return out
 
 
-def print_compare(store: Store, run_a: int, run_b: int, suite: str | None, console: Console | None = None) -> None:
-    """Config diff and the matrix delta B - A of two runs, with the three summary numbers."""
-    console = console or Console()
+def matrix_view(store: Store, run_id: int, suite: str | None, metric: str = "f1",
+                step: int | None = None) -> dict | None:
+    """The matrix of a run's evaluation: {matrix, suite, metric, checkpoint, step}, or None without cells."""
+    suite, cells = _cells(store, run_id, suite, step)
+    if not cells:
+        return None
+    return {"matrix": build_matrix(cells, metric), "suite": suite, "metric": metric,
+            "checkpoint": cells[0]["checkpoint"], "step": cells[0]["step"], "run": run_id}
+
+
+def compare_view(store: Store, run_a: int, run_b: int, suite: str | None) -> dict:
+    """Config diff and, when both have cells, the matrix delta B - A with both summaries."""
     a, b = store.get_run(run_a), store.get_run(run_b)
-    changes = config_diff(a["config"], b["config"])
-    if changes:
-        diff = Table("key", f"run {run_a}", f"run {run_b}", title="config: only what differs", box=None)
-        for key, va, vb in changes:
-            diff.add_row(key, str(va), str(vb))
-        console.print(diff)
-    else:
-        console.print(f"configs identical (runs {run_a} and {run_b})")
     suite, ca = _cells(store, run_a, suite)
     _, cb = _cells(store, run_b, suite)
+    out = {"a": run_a, "b": run_b, "suite": suite, "changes": config_diff(a["config"], b["config"])}
     if ca and cb:
         ma, mb = build_matrix(ca), build_matrix(cb)
-        console.print(matrix_table(delta(mb, ma), f"{suite} F1: run {run_b} - run {run_a}", signed=True))
-        sa, sb = ma.summary(), mb.summary()
-        console.print(f"{'':<20} {'run ' + str(run_a):>8} {'run ' + str(run_b):>8}  {'delta':>7}")
-        for k, label in (("gxlt", "G-XLT (all cells)"), ("gxlt_cross", "G-XLT (cross cells)"), ("xlt", "XLT")):
-            console.print(f"{label:<20} {sa[k]:8.2f} {sb[k]:8.2f}  {sb[k] - sa[k]:+7.2f}")
+        out.update(delta=delta(mb, ma), summary_a=ma.summary(), summary_b=mb.summary())
+    return out
 
 
 def compare_json(store: Store, run_a: int, run_b: int, suite: str | None) -> dict:

@@ -1,4 +1,4 @@
-"""The trainer's MetricSink, writing to the store off the hot path: calls append to in-memory buffers;
+"""The adapter between the engine's MetricSink (engine.sink) and the store, writing off the hot path: calls append to in-memory buffers;
 a background thread flushes them in one transaction every `interval` seconds, heartbeats the run and
 reads its cancel flag.
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from db.models import utcnow
 from db.store import RunTakenOver, Store
+from engine import cancel as cancellation
 
 PERCENTILES = (5, 25, 50, 75, 95)
 KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions")
@@ -37,6 +38,8 @@ def _exit_taken_over(error: RunTakenOver) -> None:
 
 
 class StoreSink:
+    """An engine.sink.MetricSink over one run of the store."""
+
     def __init__(self, store: Store, run_id: int, interval: float = 1.0, attempt: int | None = None,
                  on_taken_over=_exit_taken_over):
         self.store, self.run_id, self.interval, self.attempt = store, run_id, interval, attempt
@@ -92,9 +95,6 @@ class StoreSink:
     def progress(self, step, total, epoch):
         self._progress = (step, total)
 
-    def request_stop(self):
-        self._stop_requested = True
-
     def should_stop(self) -> bool:
         return self._stop_requested
 
@@ -122,7 +122,6 @@ class StoreSink:
                         self._buf[kind] = batch[kind] + self._buf[kind]
                 raise
         if cancel:
-            from engine import cancel as cancellation
             self._stop_requested = True
             cancellation.request()
 

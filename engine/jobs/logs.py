@@ -1,0 +1,46 @@
+"""A run's worker.log, read as it grows (`xlqa-run logs [-f]`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from db.states import LIVE
+from db.store import Store
+
+
+def log_path(run: dict) -> Path:
+    return Path(run["output_dir"]) / "worker.log"
+
+
+def stream_log(store: Store, run_id: int, write, follow: bool = False, poll: float = 1.0) -> bool:
+    """Pass the log's bytes to `write` (decoded); with follow, until the run ends. False: there is no log."""
+    from engine.jobs.control import reconcile
+    path = log_path(store.get_run(run_id))
+    pos = 0
+
+    def read_new() -> None:
+        nonlocal pos
+        if path.exists():
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+            pos += len(chunk)
+            write(chunk.decode(errors="replace"))
+
+    while True:
+        read_new()
+        if not follow:
+            break
+        reconcile(store)
+        if store.get_run(run_id)["status"] not in LIVE:
+            read_new()  # the lines written just before the run ended
+            break
+        time.sleep(poll)
+    return path.exists()
+
+
+def why_no_log(status: str) -> str:
+    return ("it has not started yet" if status == "queued" else
+            "its worker has not written a line yet" if status == "running" else
+            "it ended without writing one (its worker never started)")

@@ -1,0 +1,53 @@
+"""Commands that only read the store start without the heavy libraries: no torch, datasets or transformers
+for `--help`, `list`, `show`, `logs`, `query`, `matrix` and the dashboard's `--once` (benchmarks/bench_startup.py
+times them)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.tui_fixtures import filled_store
+
+HEAVY = ("torch", "datasets", "transformers", "alembic", "textual")
+# runs a command in this process as its entry point would, then names the heavy modules it imported
+PROBE = """
+import json, runpy, sys
+module, sys.argv = sys.argv[1], sys.argv[1:]
+try:
+    runpy.run_module(module, run_name="__main__")
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+print(json.dumps({"code": code, "heavy": sorted(m for m in %r if m in sys.modules)}), file=sys.stderr)
+""" % (HEAVY,)
+
+
+def imported(module: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, module, *args], capture_output=True, text=True, timeout=120)
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("startup") / "x.db"
+    filled_store(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["show", "2"], ["logs", "2"], ["matrix", "3"],
+                                  ["query", "SELECT id FROM run"]], ids=lambda a: a[0])
+def test_a_reading_command_imports_no_heavy_library(db, args):
+    out = imported("engine.cli", *args, *([] if args == ["--help"] else ["--db", db]))
+    assert out == {"code": 0, "heavy": []}
+
+
+def test_the_dashboards_first_paint_imports_no_heavy_library(db):
+    assert imported("xlqa_tui.launch", "--once", "--db", db) == {"code": 0, "heavy": []}
+
+
+def test_the_fast_schema_check_knows_the_head_alembic_knows():
+    from db.migrate import head_of_files, head_revision
+    assert head_of_files() == head_revision()
