@@ -152,6 +152,13 @@ def test_squad_dev_alone(http_root, fixture_data, tmp_path, monkeypatch):
         fetch_module.fetch(["squad"], data, url)
     with pytest.raises(DataError, match="unknown split"):
         fetch_module.fetch(["squad"], data, url, splits=("test",))
+    # the command line passes --split through
+    from click.testing import CliRunner
+    from engine.cli import main
+    cli_data = tmp_path / "cli"
+    result = CliRunner().invoke(main, ["data", "fetch", "squad", "--split", "dev", "--to", str(cli_data), "--mirror", url])
+    assert result.exit_code == 0, result.output
+    assert "sha256 verified" in result.output and not (cli_data / "squad/train-v1.1.json").exists()
 
 
 def test_every_official_file_has_a_pinned_size_and_checksum():

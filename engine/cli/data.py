@@ -68,8 +68,10 @@ def data_gxlt(path, question_language, context_language, output):
 @click.argument("names", nargs=-1, required=True, type=click.Choice(["mlqa", "xquad", "tydiqa", "squad"]))
 @click.option("--to", "to", required=True, type=click.Path(path_type=Path), help="the data folder (eval.data_dir)")
 @click.option("--mirror", default=None, help="a base URL serving the same file names (instead of the official hosts)")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "train"]),
+              help="only these splits of SQuAD and TyDiQA (MLQA and XQuAD come whole); repeat for both")
 @fail_on_bad_input
-def data_fetch(names, to, mirror):
+def data_fetch(names, to, mirror, splits):
     """Download the official release files (MLQA_V1.zip, the XQuAD JSON files, TyDiQA-GoldP v1.1, SQuAD v1.1),
     check their sizes and checksums, and lay them out as eval.data_dir reads them. Files already there are
     kept; DATA/FETCHED.json records what came from where.
@@ -77,14 +79,15 @@ def data_fetch(names, to, mirror):
     \b
     Example:
       xlqa-run data fetch mlqa xquad tydiqa squad --to ~/xlqa-data   # then eval.data_dir = "~/xlqa-data"
+      xlqa-run data fetch squad --split dev --to ~/xlqa-data          # SQuAD dev alone, not the 30 MB train file
     """
     from engine.cli.render.progress import download_bars
     from engine.data.fetch import fetch
     if sys.stdout.isatty():
         with download_bars() as progress_for:
-            lines = fetch(list(names), to, mirror, progress_for)
+            lines = fetch(list(names), to, mirror, progress_for, splits=tuple(splits) or None)
     else:
-        lines = fetch(list(names), to, mirror)
+        lines = fetch(list(names), to, mirror, splits=tuple(splits) or None)
     for line in lines:
         click.echo(line)
     click.echo(f"data in {to}: set eval.data_dir = \"{to}\"")
