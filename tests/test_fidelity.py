@@ -138,6 +138,10 @@ def test_the_paper_config_is_the_official_recipe():
     assert (f.max_length, f.doc_stride, f.max_query_length, f.stride_mode, f.padding) == (384, 128, 64, "step", "max_length")
     assert not t.mask_padding_logits and (d.temperature, d.kl_direction, d.coefficient, d.k, d.window) == (2.0, "forward", "map@k", 10, 5)
     assert (e.dev, e.checkpoint, e.exclude_trained, e.max_context, e.n_best, e.max_answer_length) == ("", "final", False, True, 20, 30)
+    assert e.answer_text == "legacy" and e.suites == ["mlqa-dev", "mlqa-test"] and e.xlt_suites == ["xquad", "tydiqa"]
+    assert e.languages_of("xquad", True) == ["el", "ru", "tr", "th"]
+    assert e.languages_of("tydiqa", True) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
+    assert e.languages_of("mlqa-test", False) == ["en", "es", "de", "ar", "hi", "vi", "zh"]
     assert (cfg.data.ntl, cfg.data.en_centric, t.epochs) == (5, True, 3)
     recommended = load_toml(REPO / "examples/recommended_xquad_to_mlqa.toml")
     assert recommended.features.stride_mode == "overlap" and recommended.train.mask_padding_logits
@@ -149,8 +153,18 @@ def test_the_paper_config_dry_runs_on_local_files(fixture_data):
     result = CliRunner().invoke(main, [
         "run", str(REPO / "examples/paper_xquad_to_mlqa.toml"), "--dry-run", "--set", "model.name=tiny-bert:64:2",
         "--set", f"data.train={fixture_data / 'xquad'}", "--set", f"eval.data_dir={fixture_data}",
-        "--set", 'eval.suites=["mlqa-dev", "tydiqa"]'])
+        "--set", 'eval.suites=["mlqa-dev"]'])
     assert result.exit_code == 0, result.output
     assert "training examples   2,232 (49 language pairs" in result.output     # 62 questions x (1 + 5)^2
     assert "evaluation xquad     248 question-cells" in result.output          # el ru tr th, all 62 each
+    assert "evaluation tydiqa    56 question-cells" in result.output           # 7 languages x 8 questions
     assert "nothing was queued or written" in result.output
+
+
+def test_the_paper_config_scores_tydiqa_in_the_7_official_languages(full_data):
+    """scores.py's TyDiQA XLT: bn fi id ko ru sw te (en and ar left out): 3,716 of the 5,077 questions."""
+    cfg = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml", [f"eval.data_dir={full_data}"])
+    tydi = dev_records(cfg, "tydiqa", xlt_only=True)
+    assert len(tydi) == 3716
+    assert sorted(set(tydi["lang_c"])) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
+    assert len(dev_records(cfg, "xquad", xlt_only=True)) == 4 * 1190
