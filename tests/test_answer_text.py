@@ -98,8 +98,10 @@ def test_legacy_answer_of_a_span_starting_inside_a_word_is_the_word(ru_tokenizer
     enc = tok(ctx, return_offsets_mapping=True, add_special_tokens=False)
     tokens = tok.convert_ids_to_tokens(enc["input_ids"])
     offsets = np.asarray(enc["offset_mapping"])
-    t = next(i for i, x in enumerate(tokens) if x.startswith("##") and offsets[i, 0] > 0)
     words = Words(ctx)
+    # a ## piece right after the first piece of its word: [t] starts inside the word, [t-1, t] at its start
+    t = next(i for i, x in enumerate(tokens) if i and x.startswith("##") and not tokens[i - 1].startswith("##")
+             and offsets[i - 1, 0] in words.starts)
     w = words.index(int(offsets[t, 0]))
     assert legacy_answer(words, tokens, offsets, t, t) == ctx[words.starts[w]:words.ends[w]]
     assert legacy_answer(words, tokens, offsets, t - 1, t) == ctx[offsets[t - 1, 0]:offsets[t, 1]]
