@@ -18,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from engine.evaluate import ANSWER_TEXTS, SUITES
 from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch
@@ -158,6 +159,10 @@ class EvalConfig:
                                   default_factory=list)
     xlt_languages: list[str] = _help("languages of xlt_suites, e.g. el ru tr th (empty: eval.languages)",
                                      default_factory=list)
+    suite_languages: dict[str, list[str]] = _help(
+        "languages of one suite, over eval.languages (or eval.xlt_languages for an XLT suite), e.g. "
+        "{xquad = [\"el\", \"ru\", \"tr\", \"th\"], tydiqa = [\"bn\", \"fi\", \"id\", \"ko\", \"ru\", \"sw\", \"te\"]}: the "
+        "paper's XLT means are over other languages for each suite", default_factory=dict)
     exclude_trained: bool = _help("leave out of evaluation the questions trained on and every question of their "
                                   "paragraphs (true: fair when a suite shares questions with the training data, "
                                   "e.g. XQuAD el/ru after training on XQuAD en/es; false: the paper's protocol, "
@@ -170,12 +175,33 @@ class EvalConfig:
                               default=False)
     n_best: int = _help("top start and end positions searched per window", default=20)
     max_answer_length: int = _help("longest answer in tokens", default=30)
+    answer_text: str = _help("how a predicted span becomes text: offsets (the context cut at the tokenizer's "
+                             "offsets, HF run_qa.py) or legacy (the paper's get_final_text: basic-tokenizer "
+                             "alignment, whole whitespace words when it fails, e.g. on NBSP or a zero-width space)",
+                             default="offsets")
 
     def __post_init__(self):
         for lang in self.languages:
             check_language(lang, "eval.languages")
         for lang in self.xlt_languages:
             check_language(lang, "eval.xlt_languages")
+        if self.answer_text not in ANSWER_TEXTS:
+            raise ConfigError(f"eval.answer_text = {self.answer_text!r}: use one of {ANSWER_TEXTS}")
+        scored = list(dict.fromkeys([self.dev] * bool(self.dev) + self.suites + self.xlt_suites))
+        for suite, langs in self.suite_languages.items():
+            key = f"eval.suite_languages.{suite}"
+            if suite not in scored:
+                raise ConfigError(f"{key}: {suite!r} is not scored (eval.dev, eval.suites, eval.xlt_suites: "
+                                  f"{', '.join(scored) or 'none'})")
+            if not langs:
+                raise ConfigError(f"{key} is empty: name its languages, or remove the entry")
+            for lang in langs:
+                check_language(lang, key)
+            known = SUITES.get(suite)
+            stray = [l for l in langs if known is not None and l not in known.languages]
+            if stray:
+                raise ConfigError(f"{key}: suite {suite} has no {', '.join(stray)} (it has "
+                                  f"{', '.join(known.languages)})")
         if self.checkpoint not in ("best", "final"):
             raise ConfigError(f"eval.checkpoint = {self.checkpoint!r}: use best or final")
         if self.n_best < 1 or self.max_answer_length < 1:
@@ -184,6 +210,12 @@ class EvalConfig:
         if both:
             raise ConfigError(f"eval.suites and eval.xlt_suites both name {', '.join(both)}: "
                               "cells of one suite are stored under its name, so keep it in one list")
+
+    def languages_of(self, suite: str, xlt_only: bool) -> list[str]:
+        """The languages a suite is scored in."""
+        if suite in self.suite_languages:
+            return list(self.suite_languages[suite])
+        return list((self.xlt_languages or self.languages) if xlt_only else self.languages)
 
 
 @dataclass
@@ -291,6 +323,13 @@ def _build(cls, values: dict, prefix: str):
 
 def _coerce(value, hint, key: str):
     origin = typing.get_origin(hint)
+    if origin is dict:  # a TOML table of lists, e.g. eval.suite_languages
+        if value == "":  # an emptied form field
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} = {value!r}: expected a table, e.g. {{xquad = [\"el\", \"ru\"]}}")
+        item = typing.get_args(hint)[1]
+        return {str(k): _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     try:
         if origin is list:
             if isinstance(value, str):

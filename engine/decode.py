@@ -28,10 +28,21 @@ def best_spans(start_logits, end_logits, offsets, example_ids: Sequence, context
                n_best: int = 20, max_answer_length: int = 30, start_allowed=None) -> dict:
     """start/end_logits [F, L]; offsets [F, L, 2] int with -1 outside the context; -> {example_id: text}.
     start_allowed [F, L] bool: the positions a span may start at among the top-n (the legacy max-context
-    rule filters starts after the top-n are chosen, as here)."""
+    rule filters starts after the top-n are chosen, as here). The text is the context cut at the offsets."""
+    off = _to_numpy(offsets)
+    spans = best_positions(start_logits, end_logits, offsets, example_ids, contexts, n_best, max_answer_length,
+                           start_allowed)
+    return {ex: "" if sp is None else contexts[ex][off[sp[0], sp[1], 0]:off[sp[0], sp[2], 1]]
+            for ex, sp in spans.items()}
+
+
+def best_positions(start_logits, end_logits, offsets, example_ids: Sequence, contexts: Mapping,
+                   n_best: int = 20, max_answer_length: int = 30, start_allowed=None) -> dict:
+    """As best_spans, but {example_id: (feature, start token, end token)} or None: what another answer
+    text (engine.answer_text's legacy one) is written from."""
     S, E, off = _to_numpy(start_logits), _to_numpy(end_logits), _to_numpy(offsets)
     F, L = S.shape
-    answers = {ex: "" for ex in contexts}
+    answers = {ex: None for ex in contexts}
     if F == 0:
         return answers
     n = min(n_best, L)
@@ -65,7 +76,7 @@ def best_spans(start_logits, end_logits, offsets, example_ids: Sequence, context
     for f in order[first]:
         if np.isfinite(best_score[f]):
             ex = ex_keys[ex_codes[f]]
-            answers[ex] = contexts[ex][off[f, best_s[f], 0]:off[f, best_e[f], 1]]
+            answers[ex] = (int(f), int(best_s[f]), int(best_e[f]))
     return answers
 
 

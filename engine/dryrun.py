@@ -25,6 +25,7 @@ class DryRunReport:
     total_steps: int
     losses: dict[str, float]
     suites: dict[str, int] = field(default_factory=dict)   # suite -> questions x cells to score
+    suite_languages: dict[str, list[str]] = field(default_factory=dict)  # suite -> its context languages
 
     def lines(self) -> list[str]:
         out = [f"training examples   {self.examples:,} ({len(self.pairs)} language pairs: "
@@ -33,7 +34,9 @@ class DryRunReport:
                f"{100 * self.answerless_features:.1f}% without the answer)",
                f"optimizer steps     {self.steps_per_epoch:,} per epoch, {self.total_steps:,} in all",
                "one micro-batch     " + ", ".join(f"{k} {v:.4f}" for k, v in self.losses.items())]
-        out += [f"evaluation {suite:<9} {n:,} question-cells" for suite, n in self.suites.items()]
+        out += [f"evaluation {suite:<9} {n:,} question-cells"
+                + (f" ({' '.join(self.suite_languages[suite])})" if self.suite_languages.get(suite) else "")
+                for suite, n in self.suites.items()]
         return out
 
 
@@ -79,13 +82,16 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     if not all(math.isfinite(v) for v in losses.values()):
         raise ValueError(f"the first micro-batch gives a non-finite loss: {losses}")
 
-    suites = {}
+    suites, languages = {}, {}
     trained = trained_qids(records)
     for suite, xlt_only in [(cfg.eval.dev, False)] * bool(cfg.eval.dev) + [(s, False) for s in cfg.eval.suites] \
             + [(s, True) for s in cfg.eval.xlt_suites]:
-        suites[suite] = len(dev_records(cfg, suite, trained, xlt_only))
+        table = dev_records(cfg, suite, trained, xlt_only)
+        suites[suite] = len(table)
+        found = set(table["lang_c"])
+        languages[suite] = [l for l in cfg.eval.languages_of(suite, xlt_only) if l in found]
     return DryRunReport(
         examples=len(records), pairs={f"{q}-{c}": n for (q, c), n in pair_counts(records).items()},
         features=len(feats), answerless_features=float((feats.start_positions == 0).mean()) if len(feats) else 0.0,
         windows_per_example=len(feats) / max(1, len(records)), steps_per_epoch=steps, total_steps=total,
-        losses=losses, suites=suites)
+        losses=losses, suites=suites, suite_languages=languages)

@@ -15,7 +15,8 @@ import torch
 from engine import cancel
 from engine.data import cross_lingual_cells, load_monolingual_folder
 from engine.data.errors import DataError
-from engine.decode import best_spans
+from engine.answer_text import Words, legacy_answer
+from engine.decode import best_positions, best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
 from engine.scoring.metrics import record_question_scores
@@ -109,16 +110,21 @@ def suite_scorer(suite: str, context_language: str) -> str:
     return "mlqa" if context_language in MLQA_LANGUAGES else "squad"
 
 
+ANSWER_TEXTS = ("offsets", "legacy")
+
+
 @dataclass(frozen=True)
 class Decoding:
-    """How logits become an answer: the n-best span search and the legacy max-context rule."""
+    """How logits become an answer: the n-best span search, the legacy max-context rule, and how the span
+    becomes text (offsets: the context cut at the tokenizer's offsets; legacy: engine.answer_text)."""
     n_best: int = 20
     max_answer_length: int = 30
     max_context: bool = False
+    answer_text: str = "offsets"
 
 
 def decoding(eval_cfg) -> Decoding:
-    return Decoding(eval_cfg.n_best, eval_cfg.max_answer_length, eval_cfg.max_context)
+    return Decoding(eval_cfg.n_best, eval_cfg.max_answer_length, eval_cfg.max_context, eval_cfg.answer_text)
 
 
 @torch.no_grad()
@@ -153,8 +159,27 @@ def predict(model, tokenizer, records, feat_cfg: FeatureConfig, batch_size: int,
     ids = list(records["id"])
     example_ids = [ids[i] for i in feats.example_index]
     allowed = feats.max_context_mask(start.size(1)) if decode.max_context else None
-    return best_spans(start.numpy(), end.numpy(), feats.padded_offsets(width=start.size(1)), example_ids,
-                      dict(zip(ids, records["context"])), decode.n_best, decode.max_answer_length, allowed)
+    args = (start.numpy(), end.numpy(), feats.padded_offsets(width=start.size(1)), example_ids,
+            dict(zip(ids, records["context"])), decode.n_best, decode.max_answer_length, allowed)
+    if decode.answer_text == "offsets":
+        return best_spans(*args)
+    return legacy_texts(best_positions(*args), feats, tokenizer, args[4])
+
+
+def legacy_texts(spans: dict, feats, tokenizer, contexts: dict) -> dict:
+    """{example_id: the legacy answer text} of best_positions' spans. The paper's eval_qa.sh passes no
+    --do_lower_case, so the text is matched cased unless the tokenizer lowercases."""
+    lower = bool(getattr(tokenizer, "do_lower_case", False))
+    out = {}
+    for ex, span in spans.items():
+        if span is None:
+            out[ex] = ""
+            continue
+        f, s, e = span
+        tokens = tokenizer.convert_ids_to_tokens(feats.input_ids[f][s:e + 1].tolist())
+        offsets = feats.offsets[f][s:e + 1]
+        out[ex] = legacy_answer(Words(contexts[ex]), tokens, offsets, 0, len(tokens) - 1, lower)
+    return out
 
 
 def cell_rows(records) -> dict[tuple[str, str], list[int]]:

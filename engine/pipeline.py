@@ -78,8 +78,8 @@ def cap_by_question(records: list[dict], cap: int, seed: int) -> list[dict]:
 def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=frozenset(), xlt_only: bool = False):
     """A suite's cells without the questions trained on (and their paragraphs)."""
     e = cfg.eval
-    langs = (e.xlt_languages or e.languages) if xlt_only else e.languages
-    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, e.subset_seed, xlt_only=xlt_only,
+    suite = suite or e.dev
+    return suite_records(suite, e.languages_of(suite, xlt_only), e.data_dir, e.max_per_cell, e.subset_seed, xlt_only=xlt_only,
                          exclude_qids=frozenset(trained_qids) if e.exclude_trained else frozenset())
 
 

@@ -116,3 +116,57 @@ def test_models_trained_with_different_seeds_are_scored_on_the_same_questions(fi
     ids = lambda **s: sorted(dev_records(tiny_config("distill", eval={**ev, **s.get("eval", {})}, train=s.get("train", {})))["id"])
     assert ids(train={"seed": 42}) == ids(train={"seed": 7})
     assert ids(eval={"subset_seed": 0}) != ids(eval={"subset_seed": 1})   # the subset seed does draw the subset
+
+
+def test_each_suite_carries_its_own_languages(fixture_data):
+    """eval.suite_languages: XQuAD XLT in el/ru/tr/th and TyDiQA XLT in the official 7, in one config."""
+    from engine.pipeline import dev_records
+    ev = {"suites": ["mlqa-dev"], "xlt_suites": ["xquad", "tydiqa"], "data_dir": str(fixture_data),
+          "suite_languages": {"xquad": ["el", "ru", "tr", "th"], "tydiqa": ["bn", "fi", "id", "ko", "ru", "sw", "te"]}}
+    cfg = tiny_config("distill", eval=ev)
+    langs = lambda suite, xlt: sorted(set(dev_records(cfg, suite, xlt_only=xlt)["lang_c"]))
+    assert langs("xquad", True) == ["el", "ru", "th", "tr"]
+    assert langs("tydiqa", True) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
+    assert langs("mlqa-dev", False) == sorted(cfg.eval.languages)              # no entry: eval.languages
+    # an old config's single list still means every XLT suite without an entry of its own
+    old = tiny_config("distill", eval={**ev, "suite_languages": {"tydiqa": ["ko"]}, "xlt_languages": ["el"]})
+    assert old.eval.languages_of("xquad", True) == ["el"] and old.eval.languages_of("tydiqa", True) == ["ko"]
+    # the key of the form and of --set
+    over = cfg.replace(**{"eval.suite_languages.tydiqa": "bn,te"})
+    assert over.eval.suite_languages == {**ev["suite_languages"], "tydiqa": ["bn", "te"]}
+
+
+@pytest.mark.parametrize("suite_languages, message", [
+    ({"tydi": ["bn"]}, "eval.suite_languages.tydi: 'tydi' is not scored"),
+    ({"tydiqa": ["el"]}, "eval.suite_languages.tydiqa: suite tydiqa has no el"),
+    ({"tydiqa": ["xx"]}, "unknown language code 'xx' in eval.suite_languages.tydiqa"),
+    ({"tydiqa": []}, "eval.suite_languages.tydiqa is empty"),
+    (["tydiqa"], "eval.suite_languages = .*expected a table"),
+])
+def test_suite_languages_errors_name_the_key(suite_languages, message):
+    with pytest.raises(ConfigError, match=message):
+        tiny_config("distill", eval={"xlt_suites": ["tydiqa"], "suite_languages": suite_languages})
+
+
+def test_answer_text_errors_name_the_key():
+    with pytest.raises(ConfigError, match="eval.answer_text = 'words'"):
+        tiny_config("distill", eval={"answer_text": "words"})
+
+
+def test_legacy_answer_text_is_whole_words_where_the_offsets_cut_inside_them(fixture_data):
+    """The same logits decoded both ways: every legacy answer holds the offsets answer (whitespace aside),
+    and a random model's spans that start or end inside a word come out as whole words."""
+    from engine.evaluate import Decoding, predict
+    from engine.features import FeatureConfig
+    import torch
+    cfg = tiny_config("teacher")
+    records = suite_records("tydiqa", ["ru", "ko"], str(fixture_data), xlt_only=True)
+    model, tok = load_model_and_tokenizer(cfg.model.name, list(records["context"]) + list(records["question"]),
+                                          seed=0, vocab_size=3000)
+    feat = FeatureConfig(max_length=128, doc_stride=32, max_query_length=24)
+    run = lambda how: predict(model, tok, records, feat, 16, torch.device("cpu"), decode=Decoding(answer_text=how))
+    offsets, legacy = run("offsets"), run("legacy")
+    squash = lambda t: " ".join(t.split())
+    assert all(squash(offsets[i]) in squash(legacy[i]) for i in offsets)
+    differ = sum(offsets[i] != legacy[i] for i in offsets)
+    assert 0 < differ < len(offsets)

@@ -138,6 +138,10 @@ def test_the_paper_config_is_the_official_recipe():
     assert (f.max_length, f.doc_stride, f.max_query_length, f.stride_mode, f.padding) == (384, 128, 64, "step", "max_length")
     assert not t.mask_padding_logits and (d.temperature, d.kl_direction, d.coefficient, d.k, d.window) == (2.0, "forward", "map@k", 10, 5)
     assert (e.dev, e.checkpoint, e.exclude_trained, e.max_context, e.n_best, e.max_answer_length) == ("", "final", False, True, 20, 30)
+    assert e.answer_text == "legacy" and e.suites == ["mlqa-dev", "mlqa-test"] and e.xlt_suites == ["xquad", "tydiqa"]
+    assert e.languages_of("xquad", True) == ["el", "ru", "tr", "th"]
+    assert e.languages_of("tydiqa", True) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
+    assert e.languages_of("mlqa-test", False) == ["en", "es", "de", "ar", "hi", "vi", "zh"]
     assert (cfg.data.ntl, cfg.data.en_centric, t.epochs) == (5, True, 3)
     recommended = load_toml(REPO / "examples/recommended_xquad_to_mlqa.toml")
     assert recommended.features.stride_mode == "overlap" and recommended.train.mask_padding_logits
@@ -149,8 +153,56 @@ def test_the_paper_config_dry_runs_on_local_files(fixture_data):
     result = CliRunner().invoke(main, [
         "run", str(REPO / "examples/paper_xquad_to_mlqa.toml"), "--dry-run", "--set", "model.name=tiny-bert:64:2",
         "--set", f"data.train={fixture_data / 'xquad'}", "--set", f"eval.data_dir={fixture_data}",
-        "--set", 'eval.suites=["mlqa-dev", "tydiqa"]'])
+        "--set", 'eval.suites=["mlqa-dev"]'])
     assert result.exit_code == 0, result.output
     assert "training examples   2,232 (49 language pairs" in result.output     # 62 questions x (1 + 5)^2
     assert "evaluation xquad     248 question-cells" in result.output          # el ru tr th, all 62 each
+    assert "evaluation tydiqa    56 question-cells (bn fi id ko ru sw te)" in result.output  # 7 x 8 questions
     assert "nothing was queued or written" in result.output
+
+
+def test_the_paper_config_scores_tydiqa_in_the_7_official_languages(full_data):
+    """scores.py's TyDiQA XLT: bn fi id ko ru sw te (en and ar left out): 3,716 of the 5,077 questions."""
+    cfg = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml", [f"eval.data_dir={full_data}"])
+    tydi = dev_records(cfg, "tydiqa", xlt_only=True)
+    assert len(tydi) == 3716
+    assert sorted(set(tydi["lang_c"])) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
+    assert len(dev_records(cfg, "xquad", xlt_only=True)) == 4 * 1190
+
+
+def test_one_evaluation_config_scores_teacher_and_students_alike():
+    """examples/paper_eval.toml is the official test protocol; the student config evaluates with exactly it,
+    and the teacher config leaves its evaluation to it (run_qa.py's training windows are not the protocol's)."""
+    ev = load_toml(REPO / "examples/paper_eval.toml", ["model.init_from=/some/checkpoint"])
+    student = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml")
+    teacher = load_toml(REPO / "examples/paper_teacher.toml")
+    assert ev.train.stage == "evaluate" and ev.model.source == "/some/checkpoint"
+    assert ev.eval == student.eval
+    window = lambda f: (f.max_length, f.doc_stride, f.max_query_length, f.stride_mode)
+    assert window(ev.features) == window(student.features) == (384, 128, 64, "step")
+    assert (ev.eval.max_context, ev.eval.answer_text, ev.eval.n_best, ev.eval.max_answer_length) == (True, "legacy", 20, 30)
+    assert not teacher.eval.suites and not teacher.eval.xlt_suites
+
+
+def test_the_evaluation_config_scores_a_checkpoint_end_to_end(tmp_path, fixture_data):
+    """train.stage = evaluate on a tiny checkpoint: MLQA G-XLT and XLT, XQuAD XLT in el/ru/tr/th, TyDiQA XLT
+    in the 7 (the fixtures have no MLQA-test)."""
+    from engine.modeling import load_model_and_tokenizer
+    from engine.pipeline import run_stage, tokenizer_texts
+    from engine.sink import MemorySink
+    texts = tokenizer_texts(tiny_config("teacher", eval={"languages": ["en"]}))
+    texts += list(load_squad_file(fixture_data / "tydiqa/dev/korean_tydiqa_dev.json.gz")["context"])
+    model, tok = load_model_and_tokenizer("tiny-bert:32:1", texts, seed=0, vocab_size=2000)
+    model.save_pretrained(tmp_path / "ckpt")
+    tok.save_pretrained(tmp_path / "ckpt")
+    cfg = load_toml(REPO / "examples/paper_eval.toml", [f"model.init_from={tmp_path / 'ckpt'}",
+                                                         f"eval.data_dir={fixture_data}", 'eval.suites=["mlqa-dev"]'])
+    sink = MemorySink()
+    final = run_stage(cfg, tmp_path / "out", sink).final
+    assert set(final) == {"mlqa-dev", "xquad", "tydiqa"} and set(final["tydiqa"]) == {"xlt"}
+    cells = {}
+    for _, suite, cs in sink.evals:
+        cells.setdefault(suite, set()).update((c["lang_q"], c["lang_c"]) for c in cs)
+    assert len(cells["mlqa-dev"]) == 49
+    assert cells["xquad"] == {(l, l) for l in ("el", "ru", "tr", "th")}
+    assert cells["tydiqa"] == {(l, l) for l in ("bn", "fi", "id", "ko", "ru", "sw", "te")}

@@ -393,3 +393,16 @@ SCREENS = {
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_snapshot(snap_compare, store, screen, size):
     assert snap_compare(XlqaApp(store), terminal_size=size, run_before=_screen(SCREENS[screen]))
+
+
+def test_the_form_writes_a_suite_languages_table_that_reads_back_whole():
+    """eval.suite_languages is one Input holding a TOML inline table; an entry deleted there stays deleted."""
+    from engine.config import apply_overrides, load_toml
+    from tests.conftest import REPO
+    from xlqa_tui.screens.new_experiment import _fmt, _without_tables
+    paper = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml").to_dict()
+    text = _fmt(paper["eval"]["suite_languages"])
+    assert apply_overrides(_without_tables(paper), [f"eval.suite_languages={text}"]).to_dict() == paper
+    fewer = _fmt({"tydiqa": paper["eval"]["suite_languages"]["tydiqa"]})
+    assert apply_overrides(_without_tables(paper), [f"eval.suite_languages={fewer}"]).eval.suite_languages == \
+        {"tydiqa": ["bn", "fi", "id", "ko", "ru", "sw", "te"]}

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
 from engine.config import STAGES, TINY_PREFIX, ConfigError, ExperimentConfig, apply_overrides, field_help
+from engine.evaluate import ANSWER_TEXTS
 from engine.features import PADDINGS, STRIDE_MODES
 from engine.languages import MLQA_LANGUAGES, TYDIQA_NAMES, XQUAD_LANGUAGES
 from engine.losses import COEFFICIENTS, KL_DIRECTIONS
@@ -28,7 +29,8 @@ RUN_KEYS = ("train.log_every", "train.eval_every", "train.checkpoint_every", "tr
 TABS = {"run": ["name", "output_dir", "devices", *RUN_KEYS]}
 CHOICES = {"train.stage": STAGES, "train.precision": ("no", "bf16", "fp16"), "distill.kl_direction": KL_DIRECTIONS,
            "distill.coefficient": COEFFICIENTS, "features.stride_mode": STRIDE_MODES, "features.padding": PADDINGS,
-           "eval.checkpoint": ("best", "final"), "distill.teacher_cache_dtype": ("float16", "float32")}
+           "eval.checkpoint": ("best", "final"), "distill.teacher_cache_dtype": ("float16", "float32"),
+           "eval.answer_text": ANSWER_TEXTS}
 ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES] + \
     [l for l in TYDIQA_NAMES.values() if l not in MLQA_LANGUAGES + XQUAD_LANGUAGES]
 
@@ -61,7 +63,17 @@ def _get(d: dict, dotted: str):
 def _fmt(value) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
+    if isinstance(value, dict):  # a TOML inline table, read back by apply_overrides
+        items = ", ".join(f"{json.dumps(k)} = {json.dumps(list(v), ensure_ascii=False)}" for k, v in value.items())
+        return "{" + items + "}"
     return str(value)
+
+
+def _without_tables(base: dict) -> dict:
+    """The base config with its table-valued fields emptied: the form's value replaces a table whole
+    (overrides merge into tables, so an entry deleted in the form would come back)."""
+    return {k: ({f: ({} if isinstance(x, dict) else x) for f, x in v.items()} if isinstance(v, dict) else v)
+            for k, v in base.items()}
 
 
 def field_id(key: str) -> str:
@@ -158,7 +170,7 @@ class NewExperimentScreen(Screen):
             err.display = False
         status = self.query_one("#form-status", Static)
         try:
-            self.config = apply_overrides({k: v for k, v in self.base.items()}, self.overrides())
+            self.config = apply_overrides(_without_tables(self.base), self.overrides())
             problems = self.problems(self.config)
         except (ConfigError, ValueError) as e:
             self.config, problems = None, {}
