@@ -9,6 +9,15 @@ SHARED_DATA = Path(os.environ.get("XLQA_SHARED_DATA", REPO.parent / "shared" / "
 REQUIRE_FULL_DATA = os.environ.get("XLQA_REQUIRE_FULL_DATA", "") not in ("", "0")
 
 
+@pytest.fixture(autouse=True)
+def _away_from_the_checkout(tmp_path_factory, monkeypatch):
+    """Every test runs in an empty working directory, with its own XDG data folder: a relative path or a
+    default folder written by a test lands there, never in the checkout or the user's home (CI fails when
+    the suite leaves a file in the checkout). Tests reach repository files through REPO, never through `.`."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 @pytest.fixture(scope="session")
 def fixture_data() -> Path:
     """The committed extracts of XQuAD, MLQA-dev, SQuAD v1.1 dev and TyDiQA-GoldP dev (same layout)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from db.session import StoreError
 from db.store import Store
 from engine.jobs.devices import cpu_threads, gpu_free_memory, pick_gpus, worker_env
+from engine.jobs.launch import pythonpath
 from engine.jobs.liveness import holder_alive, reap_stale
 
 
@@ -120,11 +121,14 @@ class Scheduler:
         attempt = self.store.claim(run["id"], host=socket.gethostname(), assigned_devices=",".join(map(str, gpus)))
         if attempt is None:  # another executor took it
             return
-        env = {**worker_env(gpus, port, threads=cpu_threads(self.cpu_slots)), "XLQA_DETACHED": "1"}
+        # the worker runs in its run folder (a stray relative write lands there, not in a checkout); the
+        # checkout comes first on its path, and the folder itself never on it (PYTHONSAFEPATH), so nothing
+        # a run wrote can shadow a module
+        env = {**worker_env(gpus, port, threads=cpu_threads(self.cpu_slots)), "XLQA_DETACHED": "1",
+               "PYTHONPATH": pythonpath(), "PYTHONSAFEPATH": "1"}
         with open(out / "worker.log", "ab") as log:
             proc = subprocess.Popen(worker_command(run, self.store.url, gpus, port, attempt), stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                    env=env, cwd=str(Path(__file__).resolve().parents[2]))
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=str(out))
         self.children[run["id"]] = proc
 
     def loop(self, max_seconds: float | None = None):
