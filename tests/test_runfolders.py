@@ -70,6 +70,7 @@ def test_the_worker_starts_in_its_run_folder_and_imports_this_checkout(tmp_path,
     probe = ("import json, os, sys, engine; print(json.dumps({'cwd': os.getcwd(), 'engine': engine.__file__, "
              "'path': sys.path}))")
     monkeypatch.setattr(scheduler_module, "worker_command", lambda *a, **k: [sys.executable, "-c", probe])
+    monkeypatch.delenv("PYTHONPATH", raising=False)                 # the scheduler must name the checkout itself
     folder = tmp_path / "runs" / "exp0001-x" / "sample"
     run_id = store.create_run(store.create_experiment("x"), "sample", {}, output_dir=str(folder), devices="cpu")
     scheduler = Scheduler(store)
