@@ -58,7 +58,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(str(Path(tmp) / "bench.db"))
-        run = store.create_run(store.create_experiment("bench"), "evaluate", {})
+        run = store.create_run(store.create_experiment("bench"), "evaluate", {}, output_dir=str(Path(tmp) / "run"))
         sink = StoreSink(store, run, interval=3600)
         start = time.perf_counter()
         for subset in subsets:  # what run_evaluate does per cell

@@ -41,7 +41,7 @@ def main():
         for rep in range(2):
             t, steps = timed(cfg, feats, tok, NullSink(), Path(tmp) / f"n{rep}")
             times["null"].append(t)
-            sink = StoreSink(store, store.create_run(exp, "distill", cfg.to_dict()))
+            sink = StoreSink(store, store.create_run(exp, "distill", cfg.to_dict(), output_dir=str(Path(tmp) / f"s{rep}")))
             t, _ = timed(cfg, feats, tok, sink, Path(tmp) / f"s{rep}")
             sink.close()
             times["store"].append(t)

@@ -31,7 +31,9 @@ def main():
         per_run = args.rows // args.runs
         t0 = time.perf_counter()
         now = utcnow()
-        run_ids = [store.create_run(exp, "distill", {"distill": {"temperature": 2.0}}) for _ in range(args.runs)]
+        run_ids = [store.create_run(exp, "distill", {"distill": {"temperature": 2.0}},
+                                     output_dir=f"/nonexistent/run{i}")
+                    for i in range(args.runs)]
         for rid in track(run_ids, description=f"filling {args.rows:,} metric rows"):
             steps = per_run // 2
             store.write_batch(rid, metrics=[("loss", "", s, 1.0 / (s + 1), now) for s in range(steps)]

@@ -56,7 +56,7 @@ class Run(Base):
     resume: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str] = mapped_column(Text, default="")
     hint: Mapped[str] = mapped_column(Text, default="")
-    output_dir: Mapped[str] = mapped_column(Text, default="")
+    output_dir: Mapped[str] = mapped_column(Text)  # absolute, set by create_run: no default
     git_commit: Mapped[str] = mapped_column(String(64), default="")
     versions: Mapped[dict] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(Integer, default=0)

@@ -31,9 +31,15 @@ def default_url() -> str:
 
 
 def normalize_url(url: str | None) -> str:
+    """A URL; a SQLite file as an absolute path, so workers started in their run folders open the same file."""
     if not url:
         return default_url()
-    return url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    prefix, sep, rest = url.partition(":///")
+    if prefix.startswith("sqlite") and sep and rest and not rest.startswith(("/", "file:", ":memory:", "?")):
+        return f"{prefix}:///{Path(rest).resolve()}"  # sqlite:///x.db names x.db in the working directory
+    return url
 
 
 def sqlite_path(url: str) -> Path | None:

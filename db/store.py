@@ -3,6 +3,7 @@ never hold ORM objects across threads."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -63,9 +64,14 @@ class Store:
             s.flush()
             return exp.id
 
-    def create_run(self, experiment_id: int, kind: str, config: dict, *, depends_on: int | None = None,
-                   devices: str = "", output_dir: str = "", seed: int = 0, git_commit: str = "",
+    def create_run(self, experiment_id: int, kind: str, config: dict, *, output_dir: str,
+                   depends_on: int | None = None, devices: str = "", seed: int = 0, git_commit: str = "",
                    versions: dict | None = None, executor: str = "local") -> int:
+        """`output_dir` must be absolute: the worker, `logs`, `resume` and the dashboard run in different
+        working directories, and a relative folder would mean a different place to each."""
+        if not output_dir or not os.path.isabs(output_dir):
+            raise ValueError(f"run output_dir {output_dir!r} is not an absolute path: resolve it before creating "
+                             "the run (e.g. Path(output_dir).resolve())")
         with self.session() as s:
             run = Run(experiment_id=experiment_id, kind=kind, config=config, depends_on=depends_on, devices=devices,
                       output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {},

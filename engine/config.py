@@ -415,13 +415,15 @@ def load_toml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
 
 
 def apply_overrides(values: dict, overrides) -> ExperimentConfig:
+    """`values` plus `key=value` overrides; a path in an override is relative to the working directory, resolved
+    now, so the stored config means the same folder to every later process (worker, resume, dashboard)."""
     flat = {}
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value, e.g. distill.temperature=3")
         k, v = item.split("=", 1)
         flat[k.strip()] = _parse_scalar(v.strip())
-    return from_dict(_merge(values, _nest(flat)))
+    return from_dict(_merge(values, resolve_paths(_nest(flat), Path.cwd())))
 
 
 def _parse_scalar(text: str):

@@ -9,6 +9,39 @@ SHARED_DATA = Path(os.environ.get("XLQA_SHARED_DATA", REPO.parent / "shared" / "
 REQUIRE_FULL_DATA = os.environ.get("XLQA_REQUIRE_FULL_DATA", "") not in ("", "0")
 
 
+REQUIRE_CUDA = os.environ.get("XLQA_REQUIRE_CUDA", "") not in ("", "0")
+
+
+def cuda_missing() -> str:
+    """Why the CUDA tests cannot run here ('' when they can)."""
+    import torch
+    if torch.cuda.is_available():
+        return ""
+    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+    return (f"needs a CUDA GPU: torch {torch.__version__} ({build}) sees none"
+            + ("" if torch.version.cuda else "; install a CUDA build of torch on a GPU machine"))
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.cuda` tests skip with the reason on a machine without CUDA; a GPU check that sets
+    XLQA_REQUIRE_CUDA=1 fails on them instead, so a broken driver cannot pass as 'skipped'."""
+    if item.get_closest_marker("cuda") is not None:
+        reason = cuda_missing()
+        if reason and REQUIRE_CUDA:
+            pytest.fail(reason + " [XLQA_REQUIRE_CUDA is set]", pytrace=False)
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _away_from_the_checkout(tmp_path_factory, monkeypatch):
+    """Every test runs in an empty working directory, with its own XDG data folder: a relative path or a
+    default folder written by a test lands there, never in the checkout or the user's home (CI fails when
+    the suite leaves a file in the checkout). Tests reach repository files through REPO, never through `.`."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 @pytest.fixture(scope="session")
 def fixture_data() -> Path:
     """The committed extracts of XQuAD, MLQA-dev, SQuAD v1.1 dev and TyDiQA-GoldP dev (same layout)."""

@@ -45,7 +45,7 @@ def test_db_before_the_command_and_full_names(db, tmp_path, monkeypatch):
     monkeypatch.setenv("XLQA_DB", str(tmp_path / "other.db"))           # an explicit --db wins over the variable
     store.create_experiment("a-really-long-experiment-name-that-must-not-be-cut")
     exp = store.list_runs()[0]["experiment_id"] + 1
-    store.create_run(exp, "sample", {})
+    store.create_run(exp, "sample", {}, output_dir=str(tmp_path / "s"))
     out = CliRunner().invoke(main, ["--db", path, "list"], terminal_width=80)
     assert out.exit_code == 0 and "paper-xquad" in out.output
     rows = out.output.splitlines()[1:4]
@@ -62,7 +62,7 @@ def test_parquet_export_and_a_plot_without_a_coefficient(db, tmp_path):
     table = pq.read_table(tmp_path / "r.parquet")
     assert table.column_names == ["run_id", "kind", "key", "step", "value", "suite", "lang_q", "lang_c"]
     assert table.num_rows == 402 and set(table.column("key").to_pylist()) >= {"loss", "coef", "dev_gxlt_f1"}
-    teacher = store.create_run(store.create_experiment("ce"), "teacher", {})
+    teacher = store.create_run(store.create_experiment("ce"), "teacher", {}, output_dir=str(tmp_path / "t"))
     store.write_batch(teacher, metrics=[("loss", "", s, 1.0 / s, None) for s in range(1, 20)])
     png = tmp_path / "ce.png"
     assert CliRunner().invoke(main, ["plot", str(teacher), "-o", str(png), "--db", path]).exit_code == 0

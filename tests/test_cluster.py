@@ -56,10 +56,10 @@ class FakeJob:
 
 
 def test_slurm_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
-    _, store = env
+    tmp, store = env
     exp = store.create_experiment("s")
-    pending = store.create_run(exp, "distill", {}, executor="slurm")
-    timed_out = store.create_run(exp, "distill", {}, executor="slurm")
+    pending = store.create_run(exp, "distill", {}, executor="slurm", output_dir=str(tmp / "p"))
+    timed_out = store.create_run(exp, "distill", {}, executor="slurm", output_dir=str(tmp / "t"))
     scheduler = Scheduler(store)
     for run_id, state in ((pending, "PENDING"), (timed_out, "TIMEOUT")):
         store.claim(run_id, host="")

@@ -138,7 +138,7 @@ def test_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
 def fill(path):
     store = Store(str(path))
     exp = store.create_experiment("e")
-    run = store.create_run(exp, "distill", {"train": {"seed": 1}})
+    run = store.create_run(exp, "distill", {"train": {"seed": 1}}, output_dir="/nonexistent/run")
     store.write_batch(run, metrics=[("loss", "", 1, 2.0, None)])
     store.engine.dispose()
     return run
@@ -195,7 +195,8 @@ def test_query_is_read_only_by_construction(tmp_path, store_url):
 
 
 def fill_pg_or_sqlite(store):
-    run = store.create_run(store.create_experiment("e"), "evaluate", {"distill": {"temperature": 2.0}})
+    run = store.create_run(store.create_experiment("e"), "evaluate", {"distill": {"temperature": 2.0}},
+                           output_dir="/nonexistent/run")
     store.write_batch(run, evals=[{"step": 0, "checkpoint": "best", "suite": "mlqa-dev", "split": "", "lang_q": q,
                                    "lang_c": c, "n": 1, "exact_match": 0.0, "f1": f1}
                                   for q, c, f1 in (("en", "en", 60.0), ("en", "de", 40.0))])

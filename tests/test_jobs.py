@@ -354,8 +354,8 @@ def test_a_scheduler_that_loses_its_lease_stops_scheduling(env):
     tmp_path, store = env
     from engine.jobs.scheduler import Scheduler
     exp = store.create_experiment("x")
-    blocker = store.create_run(exp, "sample", {}, devices="cpu")
-    store.create_run(exp, "distill", {}, depends_on=blocker)
+    blocker = store.create_run(exp, "sample", {}, devices="cpu", output_dir=str(tmp_path / "b"))
+    store.create_run(exp, "distill", {}, depends_on=blocker, output_dir=str(tmp_path / "d"))
     store.claim(blocker, host="elsewhere")                      # a live run elsewhere keeps the queue busy
     scheduler = Scheduler(store, poll=0.1)
     thread = threading.Thread(target=scheduler.loop, kwargs={"max_seconds": 30})

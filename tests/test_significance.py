@@ -108,7 +108,7 @@ def fill(store, name, temperature, seed, shift, questions=30):
     """An evaluate run with cells and per-question scores, as the evaluate job writes them."""
     exp = store.create_experiment(name)
     config = {"name": name, "distill": {"temperature": temperature}, "train": {"seed": seed}, "data": {"ntl": 2}}
-    run = store.create_run(exp, "evaluate", config, seed=seed)
+    run = store.create_run(exp, "evaluate", config, seed=seed, output_dir=f"/nonexistent/{name}")
     rng = np.random.default_rng(seed * 100 + int(temperature))
     cells = []
     for lq in LANGS:

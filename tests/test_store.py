@@ -9,7 +9,7 @@ from db.store import RunTakenOver
 
 def make_run(store, kind="distill", **kw):
     exp = store.create_experiment("exp")
-    return store.create_run(exp, kind, {"train": {"seed": 1}}, **kw)
+    return store.create_run(exp, kind, {"train": {"seed": 1}}, **{"output_dir": "/nonexistent/run", **kw})
 
 
 def test_summary_keeps_latest_and_best(store_url):

@@ -3,6 +3,7 @@ snapshots at 80x24 and 160x48."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -96,8 +97,11 @@ async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
         await pilot.pause(0.2)
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("q")
-        await pilot.pause(0.2)
-    assert not app.is_running                       # q on the runs list quit the app
+        for _ in range(40):                         # wait for the exit while the app still runs
+            if app.return_code is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.return_code == 0, "q on the runs list did not quit the app"
 
 
 async def test_runs_page_through_sql_and_stop_at_the_end(tmp_path, monkeypatch):
@@ -105,7 +109,7 @@ async def test_runs_page_through_sql_and_stop_at_the_end(tmp_path, monkeypatch):
     monkeypatch.setattr(runs_screen, "PAGE", 3)
     store = filled_store(f"sqlite:///{tmp_path / 'p.db'}")
     for _ in range(3):
-        store.create_run(store.create_experiment("more"), "sample", {})
+        store.create_run(store.create_experiment("more"), "sample", {}, output_dir=str(tmp_path / "more"))
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(0.5)
@@ -221,8 +225,7 @@ async def test_the_form_refuses_no_language_and_empty_numbers(store):
         assert str(form.query_one("#lang-el").render()).startswith("[ ]")   # readable without colour
 
 
-async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
@@ -239,14 +242,17 @@ async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path
         name.cursor_position = len(name.value)
         await pilot.press("ctrl+w")                                     # the input's own key: deletes a word
         await pilot.pause(0.2)
-        assert name.value != "saved one" and not list(tmp_path.glob("*.toml"))   # edited, nothing saved
+        assert name.value != "saved one" and not list(tmp_path.rglob("*.toml"))   # edited, nothing saved
         assert isinstance(app.screen, NewExperimentScreen)
         name.value = "saved-one"
         app.screen.query_one("#f-model-name").value = "tiny-bert:32:1"
+        app.screen.query_one("#f-output_dir").value = str(tmp_path / "runs")
         await pilot.pause(0.2)
         await pilot.press("ctrl+t")
         await pilot.pause(0.3)
-        assert (tmp_path / "saved-one.toml").exists()
+        saved = tmp_path / "runs" / "saved-one.toml"                  # beside the experiments, not in the cwd
+        assert saved.exists() and not list(Path.cwd().iterdir())
+        assert any(str(saved) in str(n.message) for n in app._notifications)
         name.value = "changed"
         await pilot.pause(0.2)
         await pilot.press("escape")
@@ -258,6 +264,26 @@ async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path
         await pilot.press("escape", "y")
         await pilot.pause(0.3)
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_export_and_plot_write_into_the_runs_folder_and_name_it(store, tmp_path):
+    folder = tmp_path / "elsewhere" / "distill"
+    store.update_run(2, output_dir=str(folder))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    store.update_run(3, output_dir=str(blocked / "eval"))           # a folder that cannot be made
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.3)
+        app.export_run(2)
+        app.plot_run(2)
+        app.export_run(3)
+        await pilot.pause(0.3)
+        messages = [str(n.message) for n in app._notifications]
+    assert (folder / "run2.csv").read_text().startswith("run_id") and (folder / "run2.png").stat().st_size > 1000
+    assert f"wrote {folder / 'run2.csv'}" in messages and f"wrote {folder / 'run2.png'}" in messages
+    assert any(m.startswith(f"could not write {blocked / 'eval' / 'run3.csv'}") for m in messages)
+    assert not list(Path.cwd().iterdir())                           # nothing where the dashboard was started
 
 
 # --- detail, matrix, compare --------------------------------------------------------------------------

@@ -66,15 +66,28 @@ class XlqaApp(App):
 
     def export_run(self, run_id: int) -> None:
         from engine.analysis.report import export_run
-        path = Path(f"run{run_id}.csv")
-        path.write_text(export_run(self.store, run_id, "csv"))
-        self.notify(f"wrote {path.resolve()}")
+        self.write_into_run(run_id, f"run{run_id}.csv", lambda path: path.write_text(export_run(self.store, run_id, "csv")))
 
     def plot_run(self, run_id: int) -> None:
         from engine.analysis.report import plot_run
-        path = Path(f"run{run_id}.png")
-        plot_run(self.store, run_id, path)
-        self.notify(f"wrote {path.resolve()}")
+        self.write_into_run(run_id, f"run{run_id}.png", lambda path: plot_run(self.store, run_id, path))
+
+    def write_into_run(self, run_id: int, name: str, write) -> Path | None:
+        """`write(path)` into the run's folder, whatever folder the dashboard was started from; the notification
+        names the absolute path, or says why nothing was written."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            self.notify(f"no run {run_id}", severity="error")
+            return None
+        path = Path(run["output_dir"]) / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+        except OSError as e:
+            self.notify(f"could not write {path}: {e.strerror or e}", severity="error")
+            return None
+        self.notify(f"wrote {path}")
+        return path
 
 
 # `xlqa` starts in xlqa_tui.launch, which imports this module (and Textual) only to open the dashboard

@@ -21,8 +21,8 @@ class XlqaCommands(Provider):
         app = self.app
         return [(f"Open run {run_id}", "its curves, mAP@k, pairs, log and system", partial(app.open_run, run_id)),
                 (f"Matrix of run {run_id}", "the question x context F1 matrix", partial(app.open_matrix, run_id)),
-                (f"Export run {run_id}", f"write run{run_id}.csv (long format) here", partial(app.export_run, run_id)),
-                (f"Plot run {run_id}", f"write run{run_id}.png (curves and F1 heatmap) here", partial(app.plot_run, run_id))]
+                (f"Export run {run_id}", f"write run{run_id}.csv (long format) into the run's folder", partial(app.export_run, run_id)),
+                (f"Plot run {run_id}", f"write run{run_id}.png (curves and F1 heatmap) into the run's folder", partial(app.plot_run, run_id))]
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._general():

@@ -25,7 +25,7 @@ RUNS = [
     Binding("S", "reverse", "Reverse", show=False),
     Binding("greater_than_sign", "next_page", "Next page", key_display=">", show=False),
     Binding("less_than_sign", "prev_page", "Prev page", key_display="<", show=False),
-    Binding("q", "quit", "Quit"),
+    Binding("q", "app.quit", "Quit"),  # a screen binding runs in the screen: the app quits
 ]
 BACK = Binding("escape,q", "back", "Back", key_display="esc")  # every screen but the runs list
 NEW = [

@@ -14,10 +14,12 @@ from engine.naming import slug
 
 
 def runs_root(cfg: ExperimentConfig) -> Path:
+    """Where an experiment's run folders go, absolute: a config built in code may still hold a relative
+    output_dir, which means the launching process's working directory (files and --set resolve it earlier)."""
     if cfg.output_dir:
-        return Path(cfg.output_dir).expanduser()
+        return Path(cfg.output_dir).expanduser().resolve()
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share"))
-    return base / "xlqa" / "runs"
+    return (base / "xlqa" / "runs").expanduser().resolve()
 
 
 def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | None = None,
@@ -56,11 +58,13 @@ def ensure_scheduler(store: Store, log_dir: Path | None = None) -> int | None:
         # a new session: closing the terminal or the SSH connection sends no SIGHUP to it
         proc = subprocess.Popen([sys.executable, "-m", "engine.jobs.scheduler", "--db", store.url],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                env={**os.environ, "PYTHONPATH": _pythonpath()})
+                                env={**os.environ, "PYTHONPATH": pythonpath()})
     return proc.pid
 
 
-def _pythonpath() -> str:
+def pythonpath() -> str:
+    """PYTHONPATH for a child process that must import this checkout's engine and db, from any working
+    directory (a worker runs in its run folder)."""
     root = str(Path(__file__).resolve().parents[2])
     existing = os.environ.get("PYTHONPATH", "")
     return root + (os.pathsep + existing if existing else "")

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from db.session import StoreError
 from db.store import Store
-from engine.jobs.devices import cpu_threads, gpu_free_memory, pick_gpus, worker_env
+from engine.jobs.devices import DeviceError, Usable, cpu_threads, pick_gpus, usable_gpus, worker_env
+from engine.jobs.launch import pythonpath
 from engine.jobs.liveness import holder_alive, reap_stale
 
 
@@ -77,7 +78,7 @@ class Scheduler:
         ready = self.store.ready_runs()
         if not ready:
             return
-        free = gpu_free_memory()  # one reading per poll, not one per ready run
+        gpus_now = usable_gpus()  # one reading per poll, not one per ready run
         running = self.store.runs_with_status("running")
         busy_gpus = {int(g) for r in running for g in r["assigned_devices"].split(",") if g.strip().isdigit()}
         cpu_jobs = sum(1 for r in running if not r["assigned_devices"].strip())
@@ -86,14 +87,19 @@ class Scheduler:
                 self.submit(run)
                 continue
             count = max(1, len(run["devices"].split(","))) if run["devices"] not in ("", "cpu") else 1
-            gpus = pick_gpus(run["devices"], busy_gpus, count=count, free=free)
+            try:
+                gpus = pick_gpus(run["devices"], busy_gpus, count=count, free=gpus_now.free, uuids=gpus_now.uuids)
+            except DeviceError as e:
+                self.store.finish(run["id"], "failed", error=str(e), hint="launch it again with --devices naming "
+                                  "GPUs the scheduler may use, or none to let it choose")
+                continue
             if gpus is None:
                 continue
             if not gpus:
                 if cpu_jobs >= self.cpu_slots:
                     continue
                 cpu_jobs += 1
-            self.launch(run, gpus)
+            self.launch(run, gpus, gpus_now)
             busy_gpus |= set(gpus)
 
     def submit(self, run: dict):
@@ -112,7 +118,7 @@ class Scheduler:
         self.jobs[run["id"]] = job
         self.store.update_run(run["id"], external_id=str(job.job_id))
 
-    def launch(self, run: dict, gpus: list[int]):
+    def launch(self, run: dict, gpus: list[int], usable: Usable | None = None):
         out = Path(run["output_dir"])
         out.mkdir(parents=True, exist_ok=True)
         port = self.next_port
@@ -120,11 +126,15 @@ class Scheduler:
         attempt = self.store.claim(run["id"], host=socket.gethostname(), assigned_devices=",".join(map(str, gpus)))
         if attempt is None:  # another executor took it
             return
-        env = {**worker_env(gpus, port, threads=cpu_threads(self.cpu_slots)), "XLQA_DETACHED": "1"}
+        # the worker runs in its run folder (a stray relative write lands there, not in a checkout); the
+        # checkout comes first on its path, and the folder itself never on it (PYTHONSAFEPATH), so nothing
+        # a run wrote can shadow a module
+        names = usable.names if usable is not None else None
+        env = {**worker_env(gpus, port, threads=cpu_threads(self.cpu_slots), names=names), "XLQA_DETACHED": "1",
+               "PYTHONPATH": pythonpath(), "PYTHONSAFEPATH": "1"}
         with open(out / "worker.log", "ab") as log:
             proc = subprocess.Popen(worker_command(run, self.store.url, gpus, port, attempt), stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                    env=env, cwd=str(Path(__file__).resolve().parents[2]))
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=str(out))
         self.children[run["id"]] = proc
 
     def loop(self, max_seconds: float | None = None):

@@ -214,10 +214,18 @@ class NewExperimentScreen(Screen):
         if not self.validate():
             self.notify("the form has errors: see the ✗ lines", severity="error")
             return
-        path = Path(f"{self.config.name}.toml")
-        path.write_text(self.config.to_toml())
+        from engine.jobs.launch import runs_root
+        from engine.naming import slug
+        # beside the experiments' folders (output_dir), not wherever the dashboard was started
+        path = runs_root(self.config) / f"{slug(self.config.name) or 'experiment'}.toml"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.config.to_toml())
+        except OSError as e:
+            self.notify(f"could not save {path}: {e.strerror or e}", severity="error")
+            return
         self.initial = self.overrides()
-        self.notify(f"saved {path.resolve()}")
+        self.notify(f"saved {path}")
 
     def action_back(self) -> None:
         if self.initial is None or self.overrides() == self.initial:
