@@ -23,6 +23,7 @@ from engine.languages import MLQA_LANGUAGES, check_language
 from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 
 STAGES = ("teacher", "distill", "evaluate")
+EPOCH_TAILS = ("step", "carry")
 TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers), built offline
 
 
@@ -101,6 +102,10 @@ class TrainConfig:
                                       "(xlqa's default: the loss does not depend on how a batch is padded); false: "
                                       "the paper's code, softmax over every position up to features.max_length "
                                       "(needs features.padding = 'max_length')", default=True)
+    epoch_tail: str = _help("the micro-batches left at an epoch end when their number is not a multiple of "
+                            "grad_accum: step (xlqa's default: one shorter step) or carry (the paper's code: no "
+                            "step, their gradients join the next epoch's first step and are never applied after "
+                            "the last epoch; floor(micro-batches / grad_accum) steps per epoch)", default="step")
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -110,6 +115,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
+        if self.epoch_tail not in EPOCH_TAILS:
+            raise ConfigError(f"train.epoch_tail = {self.epoch_tail!r}: use one of {EPOCH_TAILS}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"train.learning_rate = {self.learning_rate}: must be in (0, 1)")
         if not 0 <= self.warmup_ratio < 1:

@@ -43,6 +43,7 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     from engine.modeling import load_model_and_tokenizer, parse_tiny
     from engine.pipeline import dev_records, tokenizer_texts, trained_qids, training_records
     from engine.sampling import pair_counts
+    from engine.train.loop import steps_per_epoch
     from engine.train.teacher_cache import masked_logits
 
     tc, dc = cfg.train, cfg.distill
@@ -51,7 +52,7 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     model, tokenizer = load_model_and_tokenizer(cfg.model.source, texts, seed=tc.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
     micro = math.ceil(len(feats) / tc.batch_size)
-    steps = math.ceil(micro / tc.grad_accum)
+    steps = steps_per_epoch(micro, tc.grad_accum, tc.epoch_tail)
     total = min(steps * tc.epochs, tc.max_steps) if tc.max_steps else steps * tc.epochs
 
     batch = feats.batch(list(range(min(tc.batch_size, len(feats)))))
