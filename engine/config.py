@@ -24,6 +24,7 @@ from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 
 STAGES = ("teacher", "distill", "evaluate")
 EPOCH_TAILS = ("step", "carry")
+OPTIMIZERS = ("adamw", "adamw-legacy")
 TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers), built offline
 
 
@@ -102,6 +103,9 @@ class TrainConfig:
                                       "(xlqa's default: the loss does not depend on how a batch is padded); false: "
                                       "the paper's code, softmax over every position up to features.max_length "
                                       "(needs features.padding = 'max_length')", default=True)
+    optimizer: str = _help("adamw (torch's: eps after the bias correction) or adamw-legacy (transformers 4.x "
+                           "AdamW, the paper's code: eps on the uncorrected sqrt(v), weight decay after the update)",
+                           default="adamw")
     epoch_tail: str = _help("the micro-batches left at an epoch end when their number is not a multiple of "
                             "grad_accum: step (xlqa's default: one shorter step) or carry (the paper's code: no "
                             "step, their gradients join the next epoch's first step and are never applied after "
@@ -115,6 +119,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"train.optimizer = {self.optimizer!r}: use one of {OPTIMIZERS}")
         if self.epoch_tail not in EPOCH_TAILS:
             raise ConfigError(f"train.epoch_tail = {self.epoch_tail!r}: use one of {EPOCH_TAILS}")
         if not 0 < self.learning_rate < 1:

@@ -31,6 +31,7 @@ from engine.losses import ce_loss, distillation_loss
 from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
 from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
+from engine.train.optim import LegacyAdamW
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
 log = logging.getLogger("xlqa.train")
@@ -56,8 +57,10 @@ def _optimizer(model, cfg):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.train.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.train.learning_rate)
+    groups = [{"params": decay, "weight_decay": cfg.train.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.train.optimizer == "adamw-legacy":
+        return LegacyAdamW(groups, lr=cfg.train.learning_rate)
+    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate)
 
 
 def steps_per_epoch(micro_per_epoch: int, grad_accum: int, epoch_tail: str) -> int:
