@@ -365,7 +365,9 @@ def resolve_paths(values: dict, base: Path | None) -> dict:
             continue
         for var in re.findall(r"\$\{?(\w+)\}?", value):
             if var not in os.environ:
-                raise ConfigError(f"{key} = {value!r} uses ${var}, which is not set: export {var}=PATH")
+                where = (" (a folder of the official release files: `xlqa-run data fetch xquad squad mlqa tydiqa "
+                         "--to PATH` writes one)") if key in ("data.train", "eval.data_dir") else ""
+                raise ConfigError(f"{key} = {value!r} uses ${var}, which is not set: export {var}=PATH{where}")
         if key == "model.name" and not value.startswith(("/", ".", "~", "$")):
             continue  # a hub id such as org/model
         expanded = os.path.expanduser(os.path.expandvars(value))
