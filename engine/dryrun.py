@@ -25,12 +25,15 @@ class DryRunReport:
     total_steps: int
     losses: dict[str, float]
     suites: dict[str, int] = field(default_factory=dict)   # suite -> questions x cells to score
+    dropped: int = 0                     # examples without a feature (features.labels = legacy)
 
     def lines(self) -> list[str]:
         out = [f"training examples   {self.examples:,} ({len(self.pairs)} language pairs: "
                + ", ".join(f"{p} {n}" for p, n in sorted(self.pairs.items())) + ")",
                f"features            {self.features:,} ({self.windows_per_example:.2f} windows per example, "
-               f"{100 * self.answerless_features:.1f}% without the answer)",
+               f"{100 * self.answerless_features:.1f}% without the answer"
+               + (f"; {self.dropped:,} examples dropped: answer not among their whitespace words" if self.dropped
+                  else "") + ")",
                f"optimizer steps     {self.steps_per_epoch:,} per epoch, {self.total_steps:,} in all",
                "one micro-batch     " + ", ".join(f"{k} {v:.4f}" for k, v in self.losses.items())]
         out += [f"evaluation {suite:<9} {n:,} question-cells" for suite, n in self.suites.items()]
@@ -89,4 +92,4 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         examples=len(records), pairs={f"{q}-{c}": n for (q, c), n in pair_counts(records).items()},
         features=len(feats), answerless_features=float((feats.start_positions == 0).mean()) if len(feats) else 0.0,
         windows_per_example=len(feats) / max(1, len(records)), steps_per_epoch=steps, total_steps=total,
-        losses=losses, suites=suites)
+        losses=losses, suites=suites, dropped=feats.dropped)

@@ -106,3 +106,15 @@ def test_label_differences_on_the_full_xquad_training_languages(full_data):
     differ = (offsets.start_positions[keep] != legacy.start_positions) | (offsets.end_positions[keep] != legacy.end_positions)
     langs = [records[i]["lang_c"] for i in legacy.example_index[differ]]
     assert (int(differ.sum()), langs.count("ar")) == (28, 18)
+
+
+def test_the_dry_run_counts_the_dropped_examples(monkeypatch):
+    """TyDiQA-ru's fixture holds the NBSP answer: training on it as it is drops exactly that example."""
+    from engine.dryrun import dry_run
+    from tests.helpers import tiny_config
+    cfg = tiny_config("distill", data={"train": str(FIXTURES / "tydiqa/dev/russian_tydiqa_dev.json.gz"),
+                                       "languages": ["ru"], "sample": False},
+                      features={"max_length": 384, "doc_stride": 128, "max_query_length": 64, "labels": "legacy"},
+                      eval={"dev": "", "suites": []})
+    lines = dry_run(cfg).lines()
+    assert "1 examples dropped: answer not among their whitespace words" in lines[1], lines[1]

@@ -165,8 +165,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     n = len(feats)
     t0 = time.perf_counter()
     eta = _Eta(counters["global_step"])
-    log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s",
-             tc.stage, n, total_steps, per_epoch, world, device)
+    log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s%s",
+             tc.stage, n, total_steps, per_epoch, world, device,
+             f"; {feats.dropped} examples dropped (features.labels = legacy)" if feats.dropped else "")
     while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
         epoch = counters["epoch"]
         if distill and (teacher is None or teacher.generation != epoch):
