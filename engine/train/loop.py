@@ -2,11 +2,12 @@
 
 One optimizer step = grad_accum micro-batches of batch_size examples on each process. At an epoch end
 (`train.epoch_tail`): `step` steps the last, shorter group; `carry` (the paper's code) leaves the 1 to
-grad_accum - 1 micro-batches left over unstepped, so their gradients join the next epoch's first step and are
-never applied after the last epoch, and the schedule has floor(micro-batches / grad_accum) steps per epoch. Per-epoch shuffling
-comes from a generator seeded by (seed, epoch), and each process takes its slice of every global
-micro-batch, so a resumed or multi-process run sees the same examples in the same order. Losses and
-window statistics stay on the device between logging steps (no host syncs in the step).
+grad_accum - 1 micro-batches left over unstepped, so their gradients join the next epoch's first step and
+are never applied after the last epoch, and an epoch has floor(micro-batches / grad_accum) steps.
+
+Per-epoch shuffling comes from a generator seeded by (seed, epoch), and each process takes its slice of
+every global micro-batch, so a resumed or multi-process run sees the same examples in the same order.
+Losses and window statistics stay on the device between logging steps (no host syncs in the step).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         resumes with every row, a kill before it resumes from the previous one (and truncates to it)."""
         acc.wait_for_everyone()
         if main:
-            carried = None
+            carried = None  # the main process's own: under DDP a resumed tail holds its gradients only
             if (tc.epoch_tail == "carry" and counters["epoch"] < tc.epochs  # after the last epoch: never applied
                     and any(p.grad is not None for p in model.parameters())):
                 carried = [None if p.grad is None else p.grad.detach().cpu() for p in model.parameters()]
