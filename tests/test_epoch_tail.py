@@ -42,7 +42,8 @@ def official_loop(cfg, model, feats):
         order = _epoch_order(len(feats), cfg.train.seed, epoch)
         for step in range(batches):
             b = feats.batch(order[step * BATCH:(step + 1) * BATCH].numpy())
-            out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b["token_type_ids"])
+            out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                        token_type_ids=b["token_type_ids"])
             s, e = (masked_logits(x, b["attention_mask"]) for x in (out.start_logits, out.end_logits))
             (ce_loss(s, e, b["start_positions"], b["end_positions"]) / ACCUM).backward()
             if (step + 1) % ACCUM == 0:

@@ -103,7 +103,8 @@ def test_label_differences_on_the_full_xquad_training_languages(full_data):
     assert [(records[i]["id"], records[i]["lang_c"]) for i in dropped] == [("572920d73f37b31900478056", "es")]
     keep = offsets.example_index != dropped[0]
     assert (len(records), len(offsets), len(legacy)) == (8330, 9571, 9570)
-    differ = (offsets.start_positions[keep] != legacy.start_positions) | (offsets.end_positions[keep] != legacy.end_positions)
+    differ = ((offsets.start_positions[keep] != legacy.start_positions)
+              | (offsets.end_positions[keep] != legacy.end_positions))
     langs = [records[i]["lang_c"] for i in legacy.example_index[differ]]
     assert (int(differ.sum()), langs.count("ar")) == (28, 18)
 

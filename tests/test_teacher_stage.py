@@ -11,7 +11,8 @@ from tests.conftest import REPO
 
 def test_max_query_length_0_keeps_the_whole_question(tiny_tokenizer):
     question = " ".join(["Where"] * 40) + "?"
-    rec = [{"question": question, "context": "Ana was born in Paris.", "answers": {"text": ["Paris"], "answer_start": [16]}}]
+    rec = [{"question": question, "context": "Ana was born in Paris.",
+            "answers": {"text": ["Paris"], "answer_start": [16]}}]
     whole = len(tiny_tokenizer(question, add_special_tokens=False)["input_ids"])
     sep = tiny_tokenizer.sep_token_id
     cut = tokenize(rec, tiny_tokenizer, FeatureConfig(max_length=128, doc_stride=16, max_query_length=10))

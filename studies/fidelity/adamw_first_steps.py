@@ -3,7 +3,8 @@ only train.optimizer changes. Each form runs in its own process (they can run si
 prints the loss of every logging window and the weights' relative distance.
 
     export XLQA_SHARED_DATA=../shared/data
-    python studies/fidelity/adamw_first_steps.py run adamw OUT & python studies/fidelity/adamw_first_steps.py run adamw-legacy OUT
+    python studies/fidelity/adamw_first_steps.py run adamw OUT &
+    python studies/fidelity/adamw_first_steps.py run adamw-legacy OUT
     python studies/fidelity/adamw_first_steps.py compare OUT
 """
 
