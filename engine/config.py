@@ -24,6 +24,8 @@ from engine.languages import MLQA_LANGUAGES, check_language
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch
 
 STAGES = ("teacher", "distill", "evaluate")
+EPOCH_TAILS = ("step", "carry")
+OPTIMIZERS = ("adamw", "adamw-legacy")
 TINY_PREFIX = "tiny-bert"  # model name `tiny-bert` or `tiny-bert:H:L` (hidden, layers), built offline
 
 
@@ -102,6 +104,13 @@ class TrainConfig:
                                       "(xlqa's default: the loss does not depend on how a batch is padded); false: "
                                       "the paper's code, softmax over every position up to features.max_length "
                                       "(needs features.padding = 'max_length')", default=True)
+    optimizer: str = _help("adamw (torch's: eps after the bias correction) or adamw-legacy (transformers 4.x "
+                           "AdamW, the paper's code: eps on the uncorrected sqrt(v), weight decay after the update)",
+                           default="adamw")
+    epoch_tail: str = _help("the micro-batches left at an epoch end when their number is not a multiple of "
+                            "grad_accum: step (xlqa's default: one shorter step) or carry (the paper's code: no "
+                            "step, their gradients join the next epoch's first step and are never applied after "
+                            "the last epoch; floor(micro-batches / grad_accum) steps per epoch)", default="step")
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -111,6 +120,10 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"train.optimizer = {self.optimizer!r}: use one of {OPTIMIZERS}")
+        if self.epoch_tail not in EPOCH_TAILS:
+            raise ConfigError(f"train.epoch_tail = {self.epoch_tail!r}: use one of {EPOCH_TAILS}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"train.learning_rate = {self.learning_rate}: must be in (0, 1)")
         if not 0 <= self.warmup_ratio < 1:
@@ -391,7 +404,9 @@ def resolve_paths(values: dict, base: Path | None) -> dict:
             continue
         for var in re.findall(r"\$\{?(\w+)\}?", value):
             if var not in os.environ:
-                raise ConfigError(f"{key} = {value!r} uses ${var}, which is not set: export {var}=PATH")
+                where = (" (a folder of the official release files: `xlqa-run data fetch xquad squad mlqa tydiqa "
+                         "--to PATH` writes one)") if key in ("data.train", "eval.data_dir") else ""
+                raise ConfigError(f"{key} = {value!r} uses ${var}, which is not set: export {var}=PATH{where}")
         if key == "model.name" and not value.startswith(("/", ".", "~", "$")):
             continue  # a hub id such as org/model
         expanded = os.path.expanduser(os.path.expandvars(value))

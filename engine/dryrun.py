@@ -26,12 +26,15 @@ class DryRunReport:
     losses: dict[str, float]
     suites: dict[str, int] = field(default_factory=dict)   # suite -> questions x cells to score
     suite_languages: dict[str, list[str]] = field(default_factory=dict)  # suite -> its context languages
+    dropped: int = 0                     # examples without a feature (features.labels = legacy)
 
     def lines(self) -> list[str]:
         out = [f"training examples   {self.examples:,} ({len(self.pairs)} language pairs: "
                + ", ".join(f"{p} {n}" for p, n in sorted(self.pairs.items())) + ")",
                f"features            {self.features:,} ({self.windows_per_example:.2f} windows per example, "
-               f"{100 * self.answerless_features:.1f}% without the answer)",
+               f"{100 * self.answerless_features:.1f}% without the answer"
+               + (f"; {self.dropped:,} examples dropped: answer not among their whitespace words" if self.dropped
+                  else "") + ")",
                f"optimizer steps     {self.steps_per_epoch:,} per epoch, {self.total_steps:,} in all",
                "one micro-batch     " + ", ".join(f"{k} {v:.4f}" for k, v in self.losses.items())]
         out += [f"evaluation {suite:<9} {n:,} question-cells"
@@ -46,6 +49,7 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     from engine.modeling import load_model_and_tokenizer, parse_tiny
     from engine.pipeline import dev_records, tokenizer_texts, trained_qids, training_records
     from engine.sampling import pair_counts
+    from engine.train.loop import steps_per_epoch
     from engine.train.teacher_cache import masked_logits
 
     tc, dc = cfg.train, cfg.distill
@@ -54,7 +58,7 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     model, tokenizer = load_model_and_tokenizer(cfg.model.source, texts, seed=tc.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
     micro = math.ceil(len(feats) / tc.batch_size)
-    steps = math.ceil(micro / tc.grad_accum)
+    steps = steps_per_epoch(micro, tc.grad_accum, tc.epoch_tail)
     total = min(steps * tc.epochs, tc.max_steps) if tc.max_steps else steps * tc.epochs
 
     batch = feats.batch(list(range(min(tc.batch_size, len(feats)))))
@@ -94,4 +98,4 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         examples=len(records), pairs={f"{q}-{c}": n for (q, c), n in pair_counts(records).items()},
         features=len(feats), answerless_features=float((feats.start_positions == 0).mean()) if len(feats) else 0.0,
         windows_per_example=len(feats) / max(1, len(records)), steps_per_epoch=steps, total_steps=total,
-        losses=losses, suites=suites, suite_languages=languages)
+        losses=losses, suites=suites, suite_languages=languages, dropped=feats.dropped)

@@ -9,6 +9,9 @@ Windows over a long context (`stride_mode`):
 Padding (`padding`): `dynamic` pads each batch to its longest feature; `max_length` pads every feature to
 max_length, as the paper's code does (with train.mask_padding_logits = false its softmax then runs over
 the padding positions too).
+Training labels (`labels`): `offsets` puts the span on the tokens that hold the answer's first and last
+characters; `legacy` projects the answer onto whitespace words as the paper's converter does and drops an
+example whose answer is not found among them (engine/labels.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import cancel
+from engine.labels import legacy_span, window_label
 
 STRIDE_MODES = ("overlap", "step")
 PADDINGS = ("dynamic", "max_length")
+LABELS = ("offsets", "legacy")
 CHUNK = 1000  # records tokenized per call: a cancel is seen between chunks
 
 
@@ -28,13 +33,18 @@ CHUNK = 1000  # records tokenized per call: a cancel is seen between chunks
 class FeatureConfig:
     max_length: int = field(default=384, metadata={"help": "tokens per feature (question + context window)"})
     doc_stride: int = field(default=128, metadata={"help": "window stride in tokens; its meaning: stride_mode"})
-    max_query_length: int = field(default=64, metadata={"help": "question tokens kept"})
+    max_query_length: int = field(default=64, metadata={
+        "help": "question tokens kept (0: the whole question, as HF run_qa.py, the paper's teacher)"})
     stride_mode: str = field(default="overlap", metadata={
         "help": "overlap: doc_stride tokens shared by two windows (HF run_qa.py, xlqa's default); step: doc_stride "
                 "tokens between window starts (the paper's legacy SQuAD features: about twice as many windows)"})
     padding: str = field(default="dynamic", metadata={
         "help": "dynamic: pad a batch to its longest feature (xlqa's default, cheaper); max_length: pad every "
                 "feature to max_length (the paper's code)"})
+    labels: str = field(default="offsets", metadata={
+        "help": "offsets: the answer's first and last characters pick the tokens (xlqa's default); legacy: the "
+                "paper's converter, whole whitespace words tightened to the answer's own tokens, and an example "
+                "whose answer is not found among the whitespace words is dropped"})
 
     def __post_init__(self):
         if self.max_length < 32:
@@ -43,6 +53,10 @@ class FeatureConfig:
             raise ValueError(f"stride_mode={self.stride_mode!r}: use one of {STRIDE_MODES}")
         if self.padding not in PADDINGS:
             raise ValueError(f"padding={self.padding!r}: use one of {PADDINGS}")
+        if self.labels not in LABELS:
+            raise ValueError(f"labels={self.labels!r}: use one of {LABELS}")
+        if self.max_query_length < 0:
+            raise ValueError(f"max_query_length={self.max_query_length}: must be >= 0 (0: no cut)")
         if not 0 < self.doc_stride < self.max_length - self.max_query_length:
             raise ValueError(f"doc_stride={self.doc_stride}: must be between 1 and max_length - max_query_length - 1")
 
@@ -58,6 +72,7 @@ class QAFeatures:
     pad_token_id: int = 0
     pad_to: int | None = None            # every batch this wide (padding = max_length), else dynamic
     doc_start: np.ndarray | None = None  # feature -> context-token index (in its example) of its first context token
+    dropped: int = 0                     # examples without a feature (labels = legacy: answer not found)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -134,9 +149,11 @@ class QAFeatures:
 
 
 def truncate_questions(questions: list[str], tokenizer, max_query_length: int) -> tuple[list[str], list[int]]:
-    """Cut each question after its first max_query_length tokens (on the tokenizer's own offsets);
-    returns the questions and their token counts."""
+    """Cut each question after its first max_query_length tokens (on the tokenizer's own offsets; 0: no
+    cut); returns the questions and their token counts."""
     enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    if max_query_length == 0:
+        return list(questions), [len(offs) for offs in enc["offset_mapping"]]
     out, lengths = [], []
     for q, offs in zip(questions, enc["offset_mapping"]):
         out.append(q[:offs[max_query_length - 1][1]] if len(offs) > max_query_length else q)
@@ -156,6 +173,7 @@ def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool 
     answers = _column(records, "answers") if labels else None
     specials = tokenizer.num_special_tokens_to_add(pair=True)
     input_ids, offsets, types, starts, ends, example_index, doc_start = [], [], [], [], [], [], []
+    dropped = 0
     for lo in range(0, len(questions), CHUNK):
         cancel.check()
         chunk_q, q_lens = truncate_questions(questions[lo:lo + CHUNK], tokenizer, cfg.max_query_length)
@@ -169,7 +187,12 @@ def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool 
                             return_offsets_mapping=True)
             for f, sample in enumerate(enc["overflow_to_sample_mapping"]):
                 feats_of.setdefault(rows[sample], []).append((enc, f, overlap))
+        spans = (_legacy_spans(contexts[lo:lo + CHUNK], answers[lo:lo + CHUNK], tokenizer)
+                 if labels and cfg.labels == "legacy" else None)
         for i in range(len(chunk_q)):
+            if spans is not None and spans[i] is None:
+                dropped += 1  # the converter drops it: no window of it is trained on
+                continue
             capacity = cfg.max_length - q_lens[i] - specials
             for w, (enc, f, overlap) in enumerate(feats_of.get(i, [])):
                 seq = np.array([-1 if s is None else s for s in enc.sequence_ids(f)])
@@ -181,7 +204,12 @@ def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool 
                 doc_start.append(w * (capacity - overlap))  # windows advance by capacity - overlap tokens
                 if "token_type_ids" in enc:
                     types.append(np.asarray(enc["token_type_ids"][f], dtype=np.int8))
-                if labels:
+                if spans is not None:
+                    ctx = np.nonzero(seq == 1)[0]
+                    s, e = window_label(spans[i], doc_start[-1], int(ctx[0]) if len(ctx) else 0, len(ctx))
+                    starts.append(s)
+                    ends.append(e)
+                elif labels:
                     s, e = span_label(off, answers[lo + i])
                     starts.append(s)
                     ends.append(e)
@@ -193,6 +221,7 @@ def tokenize(records, tokenizer, cfg: FeatureConfig | None = None, labels: bool 
         pad_token_id=tokenizer.pad_token_id or 0,
         pad_to=cfg.max_length if cfg.padding == "max_length" else None,
         doc_start=np.asarray(doc_start, dtype=np.int64),
+        dropped=dropped,
     )
 
 
@@ -214,6 +243,18 @@ def span_label(off: np.ndarray, answers: dict) -> tuple[int, int]:
     start_tok = ctx[off[ctx, 0] <= start_char][-1]
     end_tok = ctx[off[ctx, 1] >= end_char][0]
     return int(start_tok), int(end_tok)
+
+
+def _legacy_spans(contexts: list[str], answers: list[dict], tokenizer) -> list[tuple[int, int] | None]:
+    """The legacy converter's context-token span of each record's first answer (None: dropped)."""
+    unique = list(dict.fromkeys(contexts))
+    enc = tokenizer(unique, add_special_tokens=False, return_offsets_mapping=True)
+    doc = {c: (np.asarray([o[0] for o in offs], dtype=np.int64), tokenizer.convert_ids_to_tokens(ids))
+           for c, offs, ids in zip(unique, enc["offset_mapping"], enc["input_ids"])}
+    texts = [a["text"][0] for a in answers]
+    answer_tokens = {t: tokenizer.tokenize(t) for t in dict.fromkeys(texts)}
+    return [legacy_span(c, t, a["answer_start"][0], *doc[c], answer_tokens[t])
+            for c, t, a in zip(contexts, texts, answers)]
 
 
 def _column(records, name: str) -> list:

@@ -73,7 +73,8 @@ def parse_tiny(name: str) -> tuple[int, int] | None:
 
 
 def load_model_and_tokenizer(name: str, train_texts: Iterable[str] | None = None, seed: int = 0, vocab_size: int = 4000):
-    """Hub id / local checkpoint, or `tiny-bert[:hidden:layers]` (needs train_texts for its tokenizer)."""
+    """Hub id / local checkpoint, or `tiny-bert[:hidden:layers]` (needs train_texts for its tokenizer).
+    seed: the initial weights of whatever the checkpoint lacks (a base encoder's QA head) or of a tiny-bert."""
     tiny = parse_tiny(name)
     if tiny is not None:
         if train_texts is None:
@@ -83,6 +84,7 @@ def load_model_and_tokenizer(name: str, train_texts: Iterable[str] | None = None
         return tiny_bert(len(tokenizer), hidden, layers, heads=max(1, hidden // 32), seed=seed), tokenizer
     import torch
     tokenizer = AutoTokenizer.from_pretrained(name)
+    torch.manual_seed(seed)  # a new QA head is drawn from train.seed, as run_qa.py seeds before loading
     model = AutoModelForQuestionAnswering.from_pretrained(name, dtype=torch.float32)
     return model, tokenizer
 

@@ -29,7 +29,8 @@ def check_data_source(spec: str, languages: list[str] | None, key: str) -> list[
         return []
     path = Path(spec).expanduser()
     if not path.exists():
-        return [f"{key} = {spec!r}: no such file or folder"]
+        return [f"{key} = {spec!r}: no such file or folder (for the official release files, run `xlqa-run data "
+                f"fetch xquad squad mlqa tydiqa --to DIR`: it writes DIR/xquad/, DIR/squad/, ...)"]
     files = qa_files(path) if path.is_dir() else [path]
     if not files:
         return [f"{key} = {spec!r}: no .json or .json.gz files in this folder"]

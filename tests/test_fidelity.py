@@ -130,7 +130,8 @@ def test_eval_checkpoint_final_scores_the_final_model(tmp_path):
         tiny_config("distill", eval={"checkpoint": "last"})
 
 
-def test_the_paper_config_is_the_official_recipe():
+def test_the_paper_config_is_the_official_recipe(monkeypatch, tmp_path):
+    monkeypatch.setenv("XLQA_DATA_DIR", str(tmp_path))  # its data.train is $XLQA_DATA_DIR/xquad
     cfg = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml")
     t, f, d, e = cfg.train, cfg.features, cfg.distill, cfg.eval
     assert (t.learning_rate, t.warmup_ratio, t.weight_decay, t.batch_size, t.grad_accum, t.seed, t.precision) == \
@@ -147,12 +148,13 @@ def test_the_paper_config_is_the_official_recipe():
     assert recommended.features.stride_mode == "overlap" and recommended.train.mask_padding_logits
 
 
-def test_the_paper_config_dry_runs_on_local_files(fixture_data):
+def test_the_paper_config_dry_runs_on_local_files(fixture_data, monkeypatch):
     """tiny-bert stands in for mBERT; the XQuAD fixture for XQuAD; nothing is written."""
     from engine.cli import main
+    monkeypatch.setenv("XLQA_DATA_DIR", str(fixture_data))  # the folder `data fetch` writes: data.train = its xquad/
     result = CliRunner().invoke(main, [
         "run", str(REPO / "examples/paper_xquad_to_mlqa.toml"), "--dry-run", "--set", "model.name=tiny-bert:64:2",
-        "--set", f"data.train={fixture_data / 'xquad'}", "--set", f"eval.data_dir={fixture_data}",
+        "--set", f"eval.data_dir={fixture_data}",
         "--set", 'eval.suites=["mlqa-dev"]'])
     assert result.exit_code == 0, result.output
     assert "training examples   2,232 (49 language pairs" in result.output     # 62 questions x (1 + 5)^2

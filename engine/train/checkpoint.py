@@ -89,8 +89,9 @@ def _point(link: Path, target: Path) -> None:
 
 
 def write_partial(output_dir: Path, model, tokenizer, optimizer, scheduler, counters: dict, teacher=None,
-                  window: dict | None = None) -> Path:
-    """Everything of a checkpoint, in `checkpoints/<position>.partial` (not yet visible to resume)."""
+                  window: dict | None = None, grads: list | None = None) -> Path:
+    """Everything of a checkpoint, in `checkpoints/<position>.partial` (not yet visible to resume).
+    grads: gradients accumulated but not yet stepped (train.epoch_tail = carry, at an epoch end)."""
     tmp = Path(output_dir) / CHECKPOINTS / (position_name(counters) + PARTIAL)
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -99,7 +100,8 @@ def write_partial(output_dir: Path, model, tokenizer, optimizer, scheduler, coun
     tokenizer.save_pretrained(tmp)
     torch.save({"format": 2, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "rng": rng_state(), "counters": dict(counters),
-                "teacher": teacher.state_dict() if teacher is not None else None, "window": window}, tmp / STATE_FILE)
+                "teacher": teacher.state_dict() if teacher is not None else None, "window": window,
+                "grads": grads}, tmp / STATE_FILE)
     _fsync_tree(tmp)
     return tmp
 

@@ -1,9 +1,13 @@
 """The training loop of both stages: plain PyTorch, with devices, precision and DDP through accelerate.
 
-One optimizer step = grad_accum micro-batches of batch_size examples on each process. Per-epoch shuffling
-comes from a generator seeded by (seed, epoch), and each process takes its slice of every global
-micro-batch, so a resumed or multi-process run sees the same examples in the same order. Losses and
-window statistics stay on the device between logging steps (no host syncs in the step).
+One optimizer step = grad_accum micro-batches of batch_size examples on each process. At an epoch end
+(`train.epoch_tail`): `step` steps the last, shorter group; `carry` (the paper's code) leaves the 1 to
+grad_accum - 1 micro-batches left over unstepped, so their gradients join the next epoch's first step and
+are never applied after the last epoch, and an epoch has floor(micro-batches / grad_accum) steps.
+
+Per-epoch shuffling comes from a generator seeded by (seed, epoch), and each process takes its slice of
+every global micro-batch, so a resumed or multi-process run sees the same examples in the same order.
+Losses and window statistics stay on the device between logging steps (no host syncs in the step).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from engine.losses import ce_loss, distillation_loss
 from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
 from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
+from engine.train.optim import LegacyAdamW
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
 log = logging.getLogger("xlqa.train")
@@ -53,8 +58,15 @@ def _optimizer(model, cfg):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.train.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.train.learning_rate)
+    groups = [{"params": decay, "weight_decay": cfg.train.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.train.optimizer == "adamw-legacy":
+        return LegacyAdamW(groups, lr=cfg.train.learning_rate)
+    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate)
+
+
+def steps_per_epoch(micro_per_epoch: int, grad_accum: int, epoch_tail: str) -> int:
+    """Optimizer steps of one epoch: the official t_total is len(dataloader) // accumulation * epochs."""
+    return micro_per_epoch // grad_accum if epoch_tail == "carry" else math.ceil(micro_per_epoch / grad_accum)
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -74,8 +86,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     torch.manual_seed(tc.seed)
     world, rank = acc.num_processes, acc.process_index
     micro_per_epoch = math.ceil(len(feats) / (tc.batch_size * world))
-    steps_per_epoch = math.ceil(micro_per_epoch / tc.grad_accum)
-    total_steps = steps_per_epoch * tc.epochs
+    per_epoch = steps_per_epoch(micro_per_epoch, tc.grad_accum, tc.epoch_tail)
+    total_steps = per_epoch * tc.epochs
     if tc.max_steps:
         total_steps = min(total_steps, tc.max_steps)
 
@@ -92,6 +104,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         set_rng_state(state["rng"])
         counters = state["counters"]
         teacher_state, window_state = state["teacher"], state.get("window")
+        if state.get("grads") is not None:  # a carried epoch tail
+            for p, g in zip(model.parameters(), state["grads"]):
+                p.grad = None if g is None else g.to(p.device)
         log.info("resuming from %s: epoch %d, step %d", resume_from, counters["epoch"], counters["global_step"])
     model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
     device = acc.device
@@ -125,8 +140,13 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         resumes with every row, a kill before it resumes from the previous one (and truncates to it)."""
         acc.wait_for_everyone()
         if main:
+            carried = None  # the main process's own: under DDP a resumed tail holds its gradients only
+            if (tc.epoch_tail == "carry" and counters["epoch"] < tc.epochs  # after the last epoch: never applied
+                    and any(p.grad is not None for p in model.parameters())):
+                carried = [None if p.grad is None else p.grad.detach().cpu() for p in model.parameters()]
             partial = write_partial(output_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler,
-                                    dict(counters), teacher if (distill and mid_epoch) else None, window.state())
+                                    dict(counters), teacher if (distill and mid_epoch) else None, window.state(),
+                                    carried)
             sink.log_artifact("checkpoint", str(output_dir / LINK), counters["global_step"],
                               sum(f.stat().st_size for f in partial.rglob("*") if f.is_file()))
             try:
@@ -146,8 +166,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     n = len(feats)
     t0 = time.perf_counter()
     eta = _Eta(counters["global_step"])
-    log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s",
-             tc.stage, n, total_steps, steps_per_epoch, world, device)
+    log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s%s",
+             tc.stage, n, total_steps, per_epoch, world, device,
+             f"; {feats.dropped} examples dropped (features.labels = legacy)" if feats.dropped else "")
     while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
         epoch = counters["epoch"]
         if distill and (teacher is None or teacher.generation != epoch):
@@ -167,9 +188,13 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             if len(idx) == 0:
                 continue
             batch = {k: v.to(device, non_blocking=True) for k, v in feats.batch(idx.numpy()).items()}
-            # accumulation by hand: the last group of an epoch may be shorter, and still steps
+            # accumulation by hand: the last group of an epoch may be shorter, and still steps (epoch_tail =
+            # step), or it is left unstepped and its gradients carry over (carry: always divided by grad_accum)
             group_start = micro - micro % tc.grad_accum
-            group_size = min(tc.grad_accum, micro_per_epoch - group_start)
+            if tc.epoch_tail == "carry":
+                group_size = tc.grad_accum
+            else:
+                group_size = min(tc.grad_accum, micro_per_epoch - group_start)
             sync = micro + 1 == group_start + group_size
             with (nullcontext() if sync else acc.no_sync(model)), acc.autocast():
                 out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],

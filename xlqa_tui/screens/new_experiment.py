@@ -15,9 +15,10 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
-from engine.config import STAGES, TINY_PREFIX, ConfigError, ExperimentConfig, apply_overrides, field_help
+from engine.config import (EPOCH_TAILS, OPTIMIZERS, STAGES, TINY_PREFIX, ConfigError, ExperimentConfig,
+                           apply_overrides, field_help)
 from engine.evaluate import ANSWER_TEXTS
-from engine.features import PADDINGS, STRIDE_MODES
+from engine.features import LABELS, PADDINGS, STRIDE_MODES
 from engine.languages import MLQA_LANGUAGES, TYDIQA_NAMES, XQUAD_LANGUAGES
 from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 from xlqa_tui.keys import NEW
@@ -30,7 +31,8 @@ TABS = {"run": ["name", "output_dir", "devices", *RUN_KEYS]}
 CHOICES = {"train.stage": STAGES, "train.precision": ("no", "bf16", "fp16"), "distill.kl_direction": KL_DIRECTIONS,
            "distill.coefficient": COEFFICIENTS, "features.stride_mode": STRIDE_MODES, "features.padding": PADDINGS,
            "eval.checkpoint": ("best", "final"), "distill.teacher_cache_dtype": ("float16", "float32"),
-           "eval.answer_text": ANSWER_TEXTS}
+           "eval.answer_text": ANSWER_TEXTS,
+           "features.labels": LABELS, "train.optimizer": OPTIMIZERS, "train.epoch_tail": EPOCH_TAILS}
 ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES] + \
     [l for l in TYDIQA_NAMES.values() if l not in MLQA_LANGUAGES + XQUAD_LANGUAGES]
 
