@@ -78,7 +78,8 @@ def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=fr
     """A suite's cells without the questions trained on (and their paragraphs)."""
     e = cfg.eval
     langs = (e.xlt_languages or e.languages) if xlt_only else e.languages
-    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, e.subset_seed, xlt_only=xlt_only,
+    return suite_records(suite or e.dev, langs, e.data_dir, e.max_per_cell, e.subset_seed,
+                         synthetic_paragraphs=e.synthetic_paragraphs, xlt_only=xlt_only,
                          exclude_qids=frozenset(trained_qids) if e.exclude_trained else frozenset())
 
 
