@@ -16,14 +16,14 @@ from engine.jobs.report import print_matrix
 DEMO_COMMON = {
     "model": {"name": "tiny-bert:128:2", "vocab_size": 4000},
     "features": {"max_length": 128, "doc_stride": 48, "max_query_length": 32},
-    "eval": {"dev": "synthetic", "suites": ["synthetic"], "max_per_cell": 60},
+    "eval": {"dev": "synthetic", "suites": ["synthetic"], "synthetic_paragraphs": 10},  # 30 questions a cell
 }
 
 
 def demo_configs(epochs: int | None = None) -> tuple[ExperimentConfig, ExperimentConfig]:
     teacher = from_dict({**DEMO_COMMON, "name": "demo-teacher",
                          "data": {"train": "synthetic", "languages": ["en"], "sample": False, "synthetic_paragraphs": 400},
-                         "train": {"stage": "teacher", "epochs": 4, "learning_rate": 1e-3, "batch_size": 32, "grad_accum": 1,
+                         "train": {"stage": "teacher", "epochs": 3, "learning_rate": 1e-3, "batch_size": 32, "grad_accum": 1,
                                    "log_every": 10}})
     quickstart = Path(__file__).resolve().parents[2] / "examples" / "quickstart.toml"
     if quickstart.exists():
@@ -31,7 +31,7 @@ def demo_configs(epochs: int | None = None) -> tuple[ExperimentConfig, Experimen
         distill = load_toml(quickstart)
     else:
         distill = from_dict({**DEMO_COMMON, "name": "demo-distill",
-                             "data": {"train": "synthetic", "ntl": 2, "synthetic_paragraphs": 150},
+                             "data": {"train": "synthetic", "ntl": 2, "synthetic_paragraphs": 60},
                              "train": {"stage": "distill", "epochs": 2, "learning_rate": 5e-4, "batch_size": 32,
                                        "grad_accum": 1, "log_every": 10},
                              "distill": {"temperature": 2.0, "coefficient": "map@k"}})
