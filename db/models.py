@@ -1,4 +1,4 @@
-"""Tables of the results store. Documented for SQL / pandas users in the README ("Database schema")."""
+"""Tables of the results store. Documented for SQL / pandas users in docs/database.md."""
 
 from __future__ import annotations
 

@@ -166,6 +166,8 @@ class EvalConfig:
     data_dir: str = _help("folder holding mlqa/ xquad/ tydiqa/ (empty: $XLQA_DATA_DIR or the hub)", default="")
     languages: list[str] = _help("languages of the matrix", default_factory=lambda: list(MLQA_LANGUAGES))
     max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", default=0)
+    synthetic_paragraphs: int = _help("paragraphs of the synthetic suite (3 questions each, in every language)",
+                                      default=60)
     subset_seed: int = _help("draws the max_per_cell subset (and the synthetic suite); apart from train.seed so "
                              "that models trained with different seeds are scored on the same questions", default=0)
     xlt_suites: list[str] = _help("suites scored on same-language cells only (the paper's XQuAD / TyDiQA XLT)",
@@ -219,6 +221,10 @@ class EvalConfig:
             raise ConfigError(f"eval.checkpoint = {self.checkpoint!r}: use best or final")
         if self.n_best < 1 or self.max_answer_length < 1:
             raise ConfigError("eval.n_best and eval.max_answer_length must be >= 1")
+        if self.max_per_cell < 0:
+            raise ConfigError(f"eval.max_per_cell = {self.max_per_cell}: must be >= 0 (0: every question)")
+        if self.synthetic_paragraphs < 1:
+            raise ConfigError(f"eval.synthetic_paragraphs = {self.synthetic_paragraphs}: must be >= 1")
         both = sorted(set(self.suites) & set(self.xlt_suites))
         if both:
             raise ConfigError(f"eval.suites and eval.xlt_suites both name {', '.join(both)}: "

@@ -79,7 +79,8 @@ def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=fr
     """A suite's cells without the questions trained on (and their paragraphs)."""
     e = cfg.eval
     suite = suite or e.dev
-    return suite_records(suite, e.languages_of(suite, xlt_only), e.data_dir, e.max_per_cell, e.subset_seed, xlt_only=xlt_only,
+    return suite_records(suite, e.languages_of(suite, xlt_only), e.data_dir, e.max_per_cell, e.subset_seed,
+                         synthetic_paragraphs=e.synthetic_paragraphs, xlt_only=xlt_only,
                          exclude_qids=frozenset(trained_qids) if e.exclude_trained else frozenset())
 
 

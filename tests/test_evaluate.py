@@ -81,6 +81,19 @@ def test_evaluate_config_errors():
         tiny_config("evaluate")
     with pytest.raises(ValueError, match="eval.xlt_languages"):
         tiny_config("teacher", eval={"xlt_languages": ["xx"]})
+    with pytest.raises(ConfigError, match="eval.max_per_cell = -1"):
+        tiny_config("teacher", eval={"max_per_cell": -1})
+    with pytest.raises(ConfigError, match="eval.synthetic_paragraphs = 0"):
+        tiny_config("teacher", eval={"synthetic_paragraphs": 0})
+
+
+def test_the_synthetic_suite_has_the_paragraphs_the_config_asks_for():
+    from engine.pipeline import dev_records
+    def questions(paragraphs):
+        records = dev_records(tiny_config("teacher", eval={"max_per_cell": 0, "synthetic_paragraphs": paragraphs}))
+        return len(set(records["qid"])), len(records)
+    assert questions(10) == (30, 30 * 4)    # 3 questions a paragraph, in the 2 x 2 cells of en, de
+    assert questions(25) == (75, 75 * 4)
 
 
 def test_run_evaluate_scores_xlt_suites_without_the_training_questions(tmp_path, fixture_data):
