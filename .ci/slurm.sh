@@ -62,6 +62,7 @@ ReturnToService=2
 MpiDefault=none
 KillWait=10
 MinJobAge=600
+EnforcePartLimits=ALL
 NodeName=$SL_HOST CPUs=$SL_CPUS RealMemory=4000 State=UNKNOWN
 PartitionName=xlqa Nodes=$SL_HOST Default=YES MaxTime=INFINITE State=UP
 EOF
