@@ -4,8 +4,10 @@ without them on a user's clone; required (failing) under CI, which sets XLQA_REQ
 
 The time-limit test shortens the running job's limit with `scontrol update TimeLimit` so that Slurm's
 warning (SIGUSR2, slurm.warning_s before the limit) comes within its next time-limit check (every 30 s),
-then gives the requeued job its limit back (a requeued job keeps the limit it had)."""
+then gives the requeued job its limit back (a requeued job keeps the limit it had) and lets it start at
+once (Slurm holds a requeued job for 2 minutes)."""
 
+import json
 import math
 import os
 import shutil
@@ -57,8 +59,12 @@ def cluster(tmp_path, monkeypatch):
     monkeypatch.setenv("XLQA_DB", url)
     monkeypatch.setenv("XLQA_SLURM_POLL_S", "1")
     monkeypatch.chdir(tmp_path)
-    yield tmp_path, Store(url)
-    subprocess.run(["scancel", "--user", str(os.getuid()), "--name", "xlqa-*"], capture_output=True)
+    store = Store(url)
+    yield tmp_path, store
+    jobs = [store.get_run(r["id"])["external_id"] for r in store.all_runs()]
+    jobs = [j for j in jobs if j]
+    if jobs:
+        subprocess.run(["scancel", *jobs], capture_output=True)
     with server.connect() as conn:  # FORCE: a scheduler still polling must not keep the database
         conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     server.dispose()
@@ -95,6 +101,19 @@ class Trace:
         return " -> ".join(f"{s}/{j or '-'}" for s, j in self.seen)
 
 
+def plain(value):
+    """A column's value as SQLite and PostgreSQL both give it: JSON columns come back as text from one and
+    parsed from the other."""
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
 def rows(url, run_id):
     """Everything a run wrote, per table, as sorted tuples (tests/test_jobs.py's rows, on any database)."""
     engine = create_engine(url)
@@ -102,7 +121,7 @@ def rows(url, run_id):
     with engine.connect() as conn:
         def q(sql):
             found = conn.execute(text(sql), {"r": run_id}).fetchall()
-            return sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in found)
+            return sorted(tuple(plain(v) for v in row) for row in found)
         skip = f"key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"
         result = {
             "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = :r AND {skip}"),
@@ -210,3 +229,47 @@ def test_the_multi_node_command_line_whole():
         assert node_command(["--gpus-per-node", "4", *worker], env) == [
             sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_machines=2", "--machine_rank=1",
             "--num_processes=8", "--main_process_ip=gpu07", "--main_process_port=29742", *worker]
+
+
+def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an_uninterrupted_run(cluster):
+    tmp_path, store = cluster
+    train_cfg = {"epochs": 6, "batch_size": 8, "log_every": 7, "checkpoint_every": 0}
+    sections = dict(data={"synthetic_paragraphs": 100}, model={"name": "tiny-bert:128:2"},
+                    features={"max_length": 128, "doc_stride": 48, "max_query_length": 24},
+                    train=train_cfg, eval={"suites": [], "max_per_cell": 10})
+    ids = launch(on_slurm(tmp_path, "slurm-time", slurm={"time": "00:10:00", "warning_s": 300}, **sections),
+                 "--executor", "slurm")
+    train = ids[1]
+    trace = Trace(store, train)
+    trace.until(lambda r: r["step"] >= 5, what="step 5")
+    job = store.get_run(train)["external_id"]
+    elapsed = subprocess.run(["squeue", "-h", "-j", job, "-o", "%M"], capture_output=True, text=True).stdout.strip()
+    minutes = sum(int(p) * 60 ** i for i, p in enumerate(reversed(elapsed.split(":")))) / 60
+    # the limit now 2-3 minutes away, within the 300 s warning: Slurm warns at its next check
+    subprocess.run(["scontrol", "update", f"JobId={job}", f"TimeLimit={math.ceil(minutes) + 2}"], check=True)
+    warned = trace.until(lambda r: r["pid"] is None, timeout=90, what="the warning's hand-back")
+    stopped = max(a["step"] for a in store.artifacts(train) if a["kind"] == "checkpoint")  # written at the warning
+    assert warned["status"] == "running" and stopped >= max(s for s, _ in store.metric_series(train, "loss"))
+    wait_until(lambda: slurm_state(job) in ("PENDING", "REQUEUED"), timeout=30, what="the job requeued")
+    # its own limit again, and no wait: Slurm holds a requeued job for 2 minutes before it may start
+    subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=10", "StartTime=now"], check=True)
+    done = trace.until(lambda r: r["status"] in TERMINAL, timeout=300, what="the end")
+    assert done["status"] == "done" and done["external_id"] == job and done["attempt"] == 1
+    log = CliRunner().invoke(main, ["logs", str(train)]).output
+    assert "resuming from" in log
+    # the same config, uninterrupted, in this process (the worker's thread count: float sums depend on it)
+    import torch
+    base = tmp_path / "baseline"
+    base.mkdir()
+    baseline_cfg = write_config(base, "slurm-time", **sections)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = CliRunner().invoke(main, ["run", str(baseline_cfg), "--db", str(base / "xlqa.db")])
+    finally:
+        torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    base_store = Store(str(base / "xlqa.db"))
+    base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
+    counts = assert_same_rows(rows(base_store.url, base_train["id"]), rows(store.url, train))
+    print(f"time-limit run {train}: stopped at step {stopped} of {done['step']}; {trace}; rows {counts}")

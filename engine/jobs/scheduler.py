@@ -67,7 +67,7 @@ class Scheduler:
                 error = (f"the {run['executor']} job {run['external_id']} ended {state} before the run did\n"
                          + log_tail(Path(run["output_dir"]) / "worker.log"))
                 hint = f"`xlqa-run resume {run['id']}` submits it again, from its last checkpoint"
-                if state in FAILED:
+                if state in FAILED and run["executor"] == "slurm":
                     ended = self.store.finish(run["id"], "failed", error=error, hint=hint, attempt=run["attempt"])
                 else:
                     ended = self.store.mark_lost(run["id"], run["attempt"], error=error, hint=hint)

@@ -15,8 +15,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from engine.jobs.liveness import pid_alive
 from engine.jobs.worker import EXIT_HANDED_BACK
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +45,11 @@ class WorkerJob:
 
     def __call__(self) -> int:
         self.proc = subprocess.Popen(self.command, cwd=str(REPO), env=self.environment())
-        rc = self.proc.wait()
+        # poll, not wait(): checkpoint() runs in a signal handler on this thread, and a wait() it interrupts
+        # holds the lock that any wait or poll in the handler needs
+        while self.proc.poll() is None:
+            time.sleep(0.2)
+        rc = self.proc.returncode
         if rc not in (0, EXIT_HANDED_BACK):  # a non-zero exit makes the Slurm job FAILED, as it should be
             raise RuntimeError(f"the worker exited with status {rc}")
         return rc
@@ -55,14 +61,14 @@ class WorkerJob:
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
+        if pid_alive(proc.pid):  # a zombie counts as gone: this thread's poll may be the one interrupted
             proc.send_signal(signal.SIGUSR2)
-            try:
-                proc.wait(timeout=self.grace_s)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + self.grace_s
+            while pid_alive(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if pid_alive(proc.pid):
                 print("the worker did not stop in time; killing it", file=sys.stderr, flush=True)
                 proc.kill()
-                proc.wait()
         if not self.handed_back():
             return None
         return submitit.helpers.DelayedSubmission(WorkerJob(self.command, self.db_url, self.run_id, self.attempt,
