@@ -250,7 +250,8 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     warned = trace.until(lambda r: r["pid"] is None, timeout=90, what="the warning's hand-back")
     stopped = max(a["step"] for a in store.artifacts(train) if a["kind"] == "checkpoint")  # written at the warning
     assert warned["status"] == "running" and stopped >= max(s for s, _ in store.metric_series(train, "loss"))
-    wait_until(lambda: slurm_state(job) in ("PENDING", "REQUEUED"), timeout=30, what="the job requeued")
+    reason = lambda: subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True, text=True).stdout
+    wait_until(lambda: reason().strip() == "PENDING BeginTime", timeout=30, what="the job requeued")
     # its own limit again, and no wait: Slurm holds a requeued job for 2 minutes before it may start
     subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=10", "StartTime=now"], check=True)
     done = trace.until(lambda r: r["status"] in TERMINAL, timeout=300, what="the end")
@@ -273,3 +274,38 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
     counts = assert_same_rows(rows(base_store.url, base_train["id"]), rows(store.url, train))
     print(f"time-limit run {train}: stopped at step {stopped} of {done['step']}; {trace}; rows {counts}")
+
+
+def test_sbatch_refusals_name_the_key_and_a_time_limit_too_short_is_refused_at_launch(cluster):
+    from engine.jobs.executors import submit
+    from engine.presets import tiny_config
+    tmp_path, store = cluster
+    run = {"id": 1, "kind": "distill", "output_dir": str(tmp_path / "refused")}
+    for slurm, key in (({"gpus_per_node": 1}, "slurm.gpus_per_node"), ({"cpus_per_task": 512}, "slurm.cpus_per_task")):
+        cfg = tiny_config("distill", slurm={"partition": PARTITION, "gpus_per_node": 0, "cpus_per_task": 1, **slurm})
+        with pytest.raises(ValueError, match=rf"sbatch: error: .*; change {key}"):
+            submit(run, cfg, store.url, 1, "slurm")
+    result = CliRunner().invoke(main, ["launch", str(on_slurm(tmp_path, "short")), "--executor", "slurm",
+                                       "--time", "00:01:00"])
+    assert result.exit_code == 2 and "slurm.time = 00:01:00 leaves no time" in result.output
+    assert "at least 150 s" in result.output and store.list_runs() == []
+
+
+def test_without_accounting_states_come_from_squeue_and_scontrol(cluster, monkeypatch):
+    """sacct as it answers on a cluster without slurmdbd (a failing stand-in on PATH; the rest is real)."""
+    import engine.jobs.slurm_state as slurm_states
+    tmp_path, _ = cluster
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "sacct").write_text("#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n")
+    (shim / "sacct").chmod(0o755)
+    submit = lambda *cmd: subprocess.run(["sbatch", "--parsable", "-p", PARTITION, "-o", "/dev/null", *cmd],
+                                         capture_output=True, text=True, check=True).stdout.strip()
+    running, ended = submit("--wrap", "sleep 60"), submit("--wrap", "exit 3")
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    assert slurm_states.from_sacct([running, ended]) == {}
+    try:
+        wait_until(lambda: slurm_states.job_states([running, ended]) == {running: "RUNNING", ended: "FAILED"},
+                   timeout=60, what="squeue's RUNNING and scontrol's FAILED")
+    finally:
+        subprocess.run(["scancel", running, ended])
