@@ -55,11 +55,12 @@ class FakeJob:
         self.state = state
 
 
-def test_slurm_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
+def test_executor_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
+    """The held job objects of submitit-local (Slurm's own states: tests/test_slurm.py)."""
     _, store = env
     exp = store.create_experiment("s")
-    pending = store.create_run(exp, "distill", {}, executor="slurm")
-    timed_out = store.create_run(exp, "distill", {}, executor="slurm")
+    pending = store.create_run(exp, "distill", {}, executor="submitit-local")
+    timed_out = store.create_run(exp, "distill", {}, executor="submitit-local")
     scheduler = Scheduler(store)
     for run_id, state in ((pending, "PENDING"), (timed_out, "TIMEOUT")):
         store.claim(run_id, host="")

@@ -20,7 +20,8 @@ ENDED = FAILED | {"TIMEOUT", "PREEMPTED", "NODE_FAIL", "CANCELLED", "DEADLINE", 
                   "FINISHED", "COMPLETED"}
 WAITING = {"PENDING", "REQUEUED", "CONFIGURING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD", "REQUEUE_FED"}
 MAX_REQUEUES = 50  # time-limit requeues of one job (each continues from the checkpoint of the one before)
-MIN_WORK_S = 60  # a job must be able to work this long before its time-limit warning
+MIN_WORK_S = 60
+ENDED_GRACE_S = 10.0  # a job Slurm calls ended whose worker heartbeat this recently is still saving  # a job must be able to work this long before its time-limit warning
 STATE_POLL_S = float(os.environ.get("XLQA_SLURM_POLL_S", "5"))  # sacct at most this often, for all jobs at once
 # what sbatch says when it refuses a job -> the [slurm] key (and flag) to change
 REFUSALS = (("generic resource", "slurm.gpus_per_node (--gpus-per-node; 0 on a partition without GPUs)"),

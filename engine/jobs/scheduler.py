@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from db.session import StoreError
-from db.store import Store
+from db.store import Store, age_seconds
 from engine.jobs.devices import cpu_threads, gpu_free_memory, pick_gpus, worker_env
 from engine.jobs.liveness import holder_alive, log_tail, reap_stale
 
@@ -56,14 +56,15 @@ class Scheduler:
         """Runs on Slurm (or submitit-local): a job still waiting (queued, or requeued after its time-limit
         warning) keeps its run alive; a job the executor ended while the run had not ended makes it failed
         (the job failed) or lost (it was stopped), with the executor's state."""
-        from engine.jobs.executors import ENDED, FAILED, WAITING, job_states
+        from engine.jobs.executors import ENDED, ENDED_GRACE_S, FAILED, WAITING, job_states
         runs = [r for r in self.store.runs_with_status("running") if r["executor"] != "local"]
         states = job_states(runs, self.jobs) if runs else {}
         for run in runs:
             state = (states.get(run["id"]) or "").partition(" ")[0]
             if state in WAITING:
                 self.store.touch(run["id"], run["attempt"])
-            elif state in ENDED:
+            elif state in ENDED and age_seconds(run["heartbeat_at"]) > ENDED_GRACE_S:
+                # Slurm calls a job ended at scancel; its worker may still be writing its checkpoint and rows
                 error = (f"the {run['executor']} job {run['external_id']} ended {state} before the run did\n"
                          + log_tail(Path(run["output_dir"]) / "worker.log"))
                 hint = f"`xlqa-run resume {run['id']}` submits it again, from its last checkpoint"
