@@ -201,19 +201,25 @@ def test_a_failing_job_ends_failed_with_slurms_state(cluster):
 
 
 def test_a_restarted_scheduler_finds_its_jobs_again(cluster):
+    """The scheduler dies; its training job fails while no scheduler runs; a new scheduler, which knows the job
+    only by the id on the run, finds it FAILED (without the job's state the run would be lost, by heartbeat)."""
     tmp_path, store = cluster
-    ids = launch(on_slurm(tmp_path, "slurm-restart", train={"epochs": 3}, eval={"suites": []}), "--executor", "slurm")
+    ids = launch(on_slurm(tmp_path, "slurm-restart", train={"epochs": 40}, eval={"suites": []}), "--executor", "slurm")
     trace = Trace(store, ids[1])
-    trace.until(lambda r: r["status"] == "running" and r["external_id"], what="the training job")
+    trace.until(lambda r: r["step"] >= 3, what="step 3")
     engine = create_engine(store.url)
     with engine.connect() as conn:
         pid = conn.execute(text("SELECT pid FROM scheduler_lease")).scalar_one()
     engine.dispose()
-    os.kill(pid, signal.SIGKILL)  # the scheduler dies; its jobs go on in Slurm
+    os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not store.lease_alive(holder_alive=holder_alive), timeout=30, what="the lease to free")
-    assert ensure_scheduler(store)  # a new one, which knows the job only by the id on the run
-    run = trace.until(lambda r: r["status"] in TERMINAL, timeout=240, what="the end")
-    assert run["status"] == "done"
+    job = store.get_run(ids[1])["external_id"]
+    os.kill(store.get_run(ids[1])["pid"], signal.SIGKILL)
+    wait_until(lambda: slurm_state(job) == "FAILED", timeout=30, what="the job FAILED")
+    assert store.get_run(ids[1])["status"] == "running"  # nobody noticed yet
+    assert ensure_scheduler(store)
+    run = trace.until(lambda r: r["status"] in TERMINAL, timeout=60, what="the end")
+    assert run["status"] == "failed" and f"job {job} ended FAILED" in run["error"]
     print(f"run {ids[1]} across a scheduler restart: {trace}")
 
 
