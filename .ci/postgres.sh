@@ -13,6 +13,7 @@ su xlqapg -c "$PG_BIN/initdb -D $PGDIR/data -A trust -U xlqapg >/dev/null" || re
 su xlqapg -c "$PG_BIN/pg_ctl -D $PGDIR/data -o '-p 55432 -k $PGDIR -c listen_addresses=' -l $PGDIR/log -w start >/dev/null" || return 1
 su xlqapg -c "$PG_BIN/createdb -h $PGDIR -p 55432 xlqa_test" || return 1
 # stop it and remove its files when .ci/run exits, whatever the tests did
-trap "su xlqapg -c '$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop' >/dev/null 2>&1; rm -rf $PGDIR" EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/cleanup.sh"
+ci_on_exit "su xlqapg -c '$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop' >/dev/null 2>&1; rm -rf $PGDIR"
 export XLQA_TEST_PG_URL="postgresql+psycopg://xlqapg@/xlqa_test?host=$PGDIR&port=55432"
 echo "PostgreSQL ready: $XLQA_TEST_PG_URL"

@@ -121,6 +121,14 @@ class Store:
             res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
             return res.rowcount == 1
 
+    def hand_back(self, run_id: int, attempt: int) -> bool:
+        """A worker stopped by its cluster (time limit, preemption) gives up its process but not its attempt:
+        the run stays running, and the same job, requeued, binds the attempt again."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                            .values(pid=None, heartbeat_at=utcnow()))
+            return res.rowcount == 1
+
     def touch(self, run_id: int, attempt: int) -> None:
         """A heartbeat on a run's behalf while its job waits in a cluster queue."""
         with self.session() as s:

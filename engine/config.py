@@ -245,12 +245,15 @@ class SlurmConfig:
     nodes: int = _help("nodes per training run (more than 1: multi-node DDP under accelerate)", default=1)
     gpus_per_node: int = _help("GPUs per node", default=1)
     cpus_per_task: int = _help("CPU cores per node", default=8)
-    time: str = _help("time limit HH:MM:SS of each job (a job Slurm stops at it becomes lost: resume it)",
-                      default="24:00:00")
+    time: str = _help("time limit HH:MM:SS of each job (at the warning before it, the job checkpoints and is "
+                      "requeued)", default="24:00:00")
+    warning_s: int = _help("seconds before the time limit (or at preemption) that Slurm warns the job: time to "
+                           "write its checkpoint and rows", default=90)
 
     def __post_init__(self):
-        if self.nodes < 1 or self.gpus_per_node < 0 or self.cpus_per_task < 1:
-            raise ConfigError("slurm.nodes and slurm.cpus_per_task must be >= 1, slurm.gpus_per_node >= 0")
+        if self.nodes < 1 or self.gpus_per_node < 0 or self.cpus_per_task < 1 or self.warning_s < 1:
+            raise ConfigError("slurm.nodes, slurm.cpus_per_task and slurm.warning_s must be >= 1, "
+                              "slurm.gpus_per_node >= 0")
         parts = self.time.split(":")
         if len(parts) != 3 or not all(p.isdigit() for p in parts):
             raise ConfigError(f"slurm.time = {self.time!r}: use HH:MM:SS")
@@ -259,6 +262,11 @@ class SlurmConfig:
     def timeout_min(self) -> int:
         h, m, s = (int(p) for p in self.time.split(":"))
         return max(1, h * 60 + m + (1 if s else 0))
+
+    @property
+    def time_s(self) -> int:
+        h, m, s = (int(p) for p in self.time.split(":"))
+        return h * 3600 + m * 60 + s
 
 
 @dataclass

@@ -55,11 +55,12 @@ class FakeJob:
         self.state = state
 
 
-def test_slurm_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
+def test_executor_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
+    """The held job objects of submitit-local (Slurm's own states: tests/test_slurm.py)."""
     tmp, store = env
     exp = store.create_experiment("s")
-    pending = store.create_run(exp, "distill", {}, executor="slurm", output_dir=str(tmp / "p"))
-    timed_out = store.create_run(exp, "distill", {}, executor="slurm", output_dir=str(tmp / "t"))
+    pending = store.create_run(exp, "distill", {}, executor="submitit-local", output_dir=str(tmp / "p"))
+    timed_out = store.create_run(exp, "distill", {}, executor="submitit-local", output_dir=str(tmp / "t"))
     scheduler = Scheduler(store)
     for run_id, state in ((pending, "PENDING"), (timed_out, "TIMEOUT")):
         store.claim(run_id, host="")
@@ -71,18 +72,15 @@ def test_slurm_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
     assert lost["status"] == "lost" and "TIMEOUT" in lost["error"] and "resume" in lost["hint"]
 
 
-def test_slurm_needs_a_server_database_and_commands_use_accelerate(env, tmp_path):
+def test_slurm_with_sqlite_is_refused_naming_both_ways_out(env, tmp_path):
     path = write_config(tmp_path, "refused")
     result = CliRunner().invoke(main, ["launch", str(path), "--executor", "slurm", "--partition", "gpu"])
     assert result.exit_code == 2 and "needs a server database" in result.output
+    assert "--db postgresql+psycopg://" in result.output and "--executor local" in result.output
     from engine.presets import tiny_config
-    cfg = tiny_config("distill", slurm={"gpus_per_node": 4, "nodes": 2})
-    run = {"id": 7, "kind": "distill"}
-    multi_node = job_command(run, "postgresql://x", 3, cfg)
-    assert multi_node[1:4] == ["-m", "engine.jobs.slurm_entry", "--gpus-per-node"] and "--attempt" in multi_node
-    one_node = job_command(run, "postgresql://x", 3, tiny_config("distill", slurm={"gpus_per_node": 4}))
-    assert "--num_processes=4" in one_node and "--multi_gpu" in one_node
-    assert job_command({"id": 8, "kind": "evaluate"}, "postgresql://x", 1, cfg)[1:3] == ["-m", "engine.jobs.worker"]
+    one_node = job_command({"id": 7, "kind": "distill"}, "postgresql://x", 3, tiny_config("distill", slurm={"gpus_per_node": 4}))
+    assert one_node[1:5] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=4"]
+    assert one_node[5:7] == ["-m", "engine.jobs.worker"]  # a module, not a script path
 
 
 def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):

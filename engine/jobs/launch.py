@@ -26,8 +26,8 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
          executor: str = "local") -> list[int]:
     """Write the three runs of an experiment (one evaluate run for train.stage = evaluate); returns their ids in
     order. `after`: a run that must finish first. `executor`: where their workers run (engine.jobs.executors)."""
-    from engine.jobs.executors import check_database_for
-    check_database_for(executor, store.url)
+    from engine.jobs.executors import check_launch
+    check_launch(executor, store.url, cfg)
     exp_id = store.create_experiment(cfg.name)
     root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
     config, commit, vers = cfg.to_dict(), git_commit(), versions()

@@ -66,7 +66,8 @@ def reap_stale(store: Store, stale_after: float | None = None, host: str | None 
     lost = []
     for run in store.runs_with_status("running"):
         age = age_seconds(run["heartbeat_at"])
-        local = run["host"] in ("", host)
+        # a Slurm job's processes are Slurm's: its state (engine.jobs.executors) and the heartbeat decide
+        local = run["host"] in ("", host) and run["executor"] != "slurm"
         tail = log_tail(Path(run["output_dir"]) / "worker.log")
         hint = f"`xlqa-run resume {run['id']}` continues from the last checkpoint"
         if local and run["pid"] and not pid_alive(run["pid"]) and age > GONE_GRACE_S:

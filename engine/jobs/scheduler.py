@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from db.session import StoreError
-from db.store import Store
+from db.store import Store, age_seconds
 from engine.jobs.devices import DeviceError, Usable, cpu_threads, pick_gpus, usable_gpus, worker_env
 from engine.jobs.launch import pythonpath
-from engine.jobs.liveness import holder_alive, reap_stale
+from engine.jobs.liveness import holder_alive, log_tail, reap_stale
 
 
 def worker_command(run: dict, db_url: str, gpus: list[int], port: int, attempt: int | None = None) -> list[str]:
@@ -54,19 +54,26 @@ class Scheduler:
                 proc.kill()
 
     def sync_jobs(self):
-        """Runs on Slurm (or submitit-local): a job still waiting keeps its run alive; a job the executor ended
-        while the run had not ended makes it lost, with the executor's state."""
-        from engine.jobs.executors import ENDED, WAITING, job_state
-        for run in self.store.runs_with_status("running"):
-            if run["executor"] == "local":
-                continue
-            state = job_state(run, self.jobs)
-            if state.split()[0] in WAITING if state else False:
+        """Runs on Slurm (or submitit-local): a job still waiting (queued, or requeued after its time-limit
+        warning) keeps its run alive; a job the executor ended while the run had not ended makes it failed
+        (the job failed) or lost (it was stopped), with the executor's state."""
+        from engine.jobs.executors import ENDED, ENDED_GRACE_S, FAILED, WAITING, job_states
+        runs = [r for r in self.store.runs_with_status("running") if r["executor"] != "local"]
+        states = job_states(runs, self.jobs) if runs else {}
+        for run in runs:
+            state = (states.get(run["id"]) or "").partition(" ")[0]
+            if state in WAITING:
                 self.store.touch(run["id"], run["attempt"])
-            elif state and state.split()[0] in ENDED:
-                if self.store.mark_lost(run["id"], run["attempt"], error=f"the {run['executor']} job {run['external_id']} "
-                                        f"ended ({state}) before the run did", hint=f"`xlqa-run resume {run['id']}` "
-                                        "submits it again, from its last checkpoint"):
+            elif state in ENDED and age_seconds(run["heartbeat_at"]) > ENDED_GRACE_S:
+                # Slurm calls a job ended at scancel; its worker may still be writing its checkpoint and rows
+                error = (f"the {run['executor']} job {run['external_id']} ended {state} before the run did\n"
+                         + log_tail(Path(run["output_dir"]) / "worker.log"))
+                hint = f"`xlqa-run resume {run['id']}` submits it again, from its last checkpoint"
+                if state in FAILED and run["executor"] == "slurm":
+                    ended = self.store.finish(run["id"], "failed", error=error, hint=hint, attempt=run["attempt"])
+                else:
+                    ended = self.store.mark_lost(run["id"], run["attempt"], error=error, hint=hint)
+                if ended:
                     self.jobs.pop(run["id"], None)
 
     def fail_blocked(self):
@@ -113,7 +120,8 @@ class Scheduler:
             job = submit(run, cfg, self.store.url, attempt, run["executor"])
         except Exception as e:  # sbatch refused it (partition, account, limits): say so on the run
             self.store.finish(run["id"], "failed", error=f"submission to {run['executor']} failed: {e}",
-                              hint="fix the [slurm] section or the launch flags, then `xlqa-run resume` it", attempt=attempt)
+                              hint="change that key in the config's [slurm] section (or its launch flag) and launch "
+                              "again", attempt=attempt)
             return
         self.jobs[run["id"]] = job
         self.store.update_run(run["id"], external_id=str(job.job_id))

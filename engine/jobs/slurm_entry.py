@@ -5,23 +5,35 @@ first node as rendezvous. `python -m engine.jobs.slurm_entry --gpus-per-node N -
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
 
+def node_command(argv: list[str], env) -> list[str]:
+    """This node's accelerate launcher, from the job's SLURM_* variables (present: the job keeps its own
+    environment, engine.jobs.slurm_job)."""
+    gpus = int(argv[argv.index("--gpus-per-node") + 1])
+    worker = argv[argv.index("--gpus-per-node") + 2:]  # -m engine.jobs.worker ...
+    nodes, rank = int(env["SLURM_NNODES"]), int(env["SLURM_NODEID"])
+    hosts = subprocess.run(["scontrol", "show", "hostnames", env["SLURM_JOB_NODELIST"]],
+                           capture_output=True, text=True, check=True).stdout.split()
+    port = 29500 + int(env["SLURM_JOB_ID"]) % 1000
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_machines={nodes}",
+            f"--machine_rank={rank}", f"--num_processes={nodes * gpus}", f"--main_process_ip={hosts[0]}",
+            f"--main_process_port={port}", *worker]
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    gpus = int(argv[argv.index("--gpus-per-node") + 1])
-    worker = argv[argv.index("--gpus-per-node") + 2:]
-    nodes = int(os.environ.get("SLURM_NNODES", "1"))
-    rank = int(os.environ.get("SLURM_NODEID", "0"))
-    hosts = subprocess.run(["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
-                           capture_output=True, text=True, check=True).stdout.split()
-    port = 29500 + int(os.environ.get("SLURM_JOB_ID", "0")) % 1000
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_machines={nodes}",
-           f"--machine_rank={rank}", f"--num_processes={nodes * gpus}", f"--main_process_ip={hosts[0]}",
-           f"--main_process_port={port}", *worker]
-    return subprocess.call(cmd)
+    missing = [k for k in ("SLURM_NNODES", "SLURM_NODEID", "SLURM_JOB_NODELIST", "SLURM_JOB_ID") if k not in os.environ]
+    if missing:  # every node would think itself rank 0 of one
+        print(f"engine.jobs.slurm_entry runs inside a Slurm job: {', '.join(missing)} unset", file=sys.stderr)
+        return 2
+    proc = subprocess.Popen(node_command(argv, os.environ))
+    for sig in (signal.SIGTERM, signal.SIGUSR2):  # the stop and the time-limit warning reach the workers
+        signal.signal(sig, lambda signum, frame: proc.send_signal(signum))
+    return proc.wait()
 
 
 if __name__ == "__main__":

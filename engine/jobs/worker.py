@@ -31,7 +31,11 @@ from engine.jobs.store_sink import StoreSink
 from engine.sink import FanoutSink, LogSink, NullSink
 
 TRAIN_KINDS = ("teacher", "distill")
+# set in cluster jobs (engine.jobs.slurm_job): a stop no `cancel` asked for (time limit, preemption, a bare
+# scancel) hands the run back, resumable, instead of ending it cancelled
+HAND_BACK = os.environ.get("XLQA_HAND_BACK", "") == "1"
 EXIT_REFUSED = 3
+EXIT_HANDED_BACK = 75  # checkpointed and handed back to its cluster job, which requeues (EX_TEMPFAIL)
 log = logging.getLogger("xlqa.worker")
 
 
@@ -57,16 +61,18 @@ def upstream_dir(store: Store, run: dict) -> Path:
 
 def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=None, store_sink=None) -> str:
     """Run one claimed job in this process; returns its final status (done, cancelled, failed)."""
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: cancellation.request())
+        # in a cluster job, SIGUSR2 is the time-limit or preemption warning: stop as for SIGTERM
+        for sig in (signal.SIGTERM, signal.SIGUSR2) if HAND_BACK else (signal.SIGTERM,):
+            previous[sig] = signal.signal(sig, lambda signum, frame: cancellation.request())
     cancellation.reset()
     try:
         return _execute(store, run_id, attempt, extra_sink, store_sink)
     finally:
         cancellation.reset()
-        if previous is not None:  # a foreground run, a demo or a test must get SIGTERM back as it was
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():  # a foreground run, a demo or a test must get them back as they were
+            signal.signal(sig, handler)
 
 
 def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_sink) -> str:
@@ -90,6 +96,10 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
         from engine.jobs.sysmon import SystemMonitor
         monitor = SystemMonitor(lambda step, key, ctx, value: store_sink.log_metrics(step, {key: value}, ctx),
                                 run["created_at"]).start()
+    if main and os.environ.get("SLURM_JOB_ID"):  # where it runs, for `xlqa-run logs`
+        log.info("run %d in Slurm job %s, node %s of %s (%s)", run_id, os.environ["SLURM_JOB_ID"],
+                 os.environ.get("SLURM_NODEID", "?"), os.environ.get("SLURM_NNODES", "?"),
+                 os.environ.get("SLURM_JOB_NODELIST", "?"))
     try:
         checkpoint = latest_checkpoint(out) if run["kind"] in TRAIN_KINDS else None
         point = resume_point(checkpoint)
@@ -132,7 +142,10 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
         monitor.stop()
     if main:
         _close(store_sink)
-        store.finish(run_id, status, attempt=attempt)
+        if status == "cancelled" and HAND_BACK and not store.get_run(run_id)["cancel_requested"]:
+            status = "handed back" if store.hand_back(run_id, attempt) else status
+        if status != "handed back":
+            store.finish(run_id, status, attempt=attempt)
         log.info("run %d: %s", run_id, status)
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():  # DDP: leave together, or gloo/nccl threads abort at exit
@@ -193,7 +206,7 @@ def main(argv=None):
         store_sink = StoreSink(store, args.run, attempt=attempt)  # heartbeats from here on, before heavy imports
     status = execute(store, args.run, attempt, store_sink=store_sink)
     print(f"run {args.run}: {status}", flush=True)
-    return 0
+    return EXIT_HANDED_BACK if status == "handed back" else 0
 
 
 if __name__ == "__main__":
