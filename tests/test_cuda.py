@@ -5,10 +5,12 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from tests.conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.cuda

@@ -22,8 +22,10 @@ def test_the_demo_scores_teacher_and_student_on_the_same_questions():
 def test_the_demo_student_beats_its_teacher_on_g_xlt(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))   # the runs' folders
     store = Store(str(tmp_path / "xlqa.db"))
-    assert run_demo(store, console=Console(file=io.StringIO())) == 0
-    teacher, student = sorted(r["id"] for r in store.list_runs(limit=10) if r["kind"] == "evaluate")
+    from engine.cli.render.demo import DemoConsole
+    result = run_demo(store, DemoConsole(store, Console(file=io.StringIO())))
+    assert result.status == 0
+    teacher, student = result.teacher_eval, result.student_eval
     cells = {run: store.eval_cells(run, "synthetic") for run in (teacher, student)}
     for run in (teacher, student):
         assert len(cells[run]) == 49 and {c["n"] for c in cells[run]} == {30}

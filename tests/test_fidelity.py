@@ -163,8 +163,9 @@ def test_the_paper_config_dry_runs_on_local_files(fixture_data, monkeypatch):
     assert "nothing was queued or written" in result.output
 
 
-def test_the_paper_config_scores_tydiqa_in_the_7_official_languages(full_data):
+def test_the_paper_config_scores_tydiqa_in_the_7_official_languages(full_data, monkeypatch):
     """scores.py's TyDiQA XLT: bn fi id ko ru sw te (en and ar left out): 3,716 of the 5,077 questions."""
+    monkeypatch.setenv("XLQA_DATA_DIR", str(full_data))  # its data.train is $XLQA_DATA_DIR/xquad
     cfg = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml", [f"eval.data_dir={full_data}"])
     tydi = dev_records(cfg, "tydiqa", xlt_only=True)
     assert len(tydi) == 3716
@@ -172,9 +173,10 @@ def test_the_paper_config_scores_tydiqa_in_the_7_official_languages(full_data):
     assert len(dev_records(cfg, "xquad", xlt_only=True)) == 4 * 1190
 
 
-def test_one_evaluation_config_scores_teacher_and_students_alike():
+def test_one_evaluation_config_scores_teacher_and_students_alike(monkeypatch, tmp_path):
     """examples/paper_eval.toml is the official test protocol; the student config evaluates with exactly it,
     and the teacher config leaves its evaluation to it (run_qa.py's training windows are not the protocol's)."""
+    monkeypatch.setenv("XLQA_DATA_DIR", str(tmp_path))  # the student's data.train is $XLQA_DATA_DIR/xquad
     ev = load_toml(REPO / "examples/paper_eval.toml", ["model.init_from=/some/checkpoint"])
     student = load_toml(REPO / "examples/paper_xquad_to_mlqa.toml")
     teacher = load_toml(REPO / "examples/paper_teacher.toml")

@@ -283,7 +283,13 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     assert result.exit_code == 0, result.output
     base_store = Store(str(base / "xlqa.db"))
     base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
-    counts = assert_same_rows(rows(base_store.url, base_train["id"]), rows(store.url, train))
+    resumed = rows(store.url, train)
+    # the checkpoint written at the warning is one more artifact row than an uninterrupted run has, unless the
+    # warning fell on a periodic checkpoint's step; every other row must be equal
+    baseline = rows(base_store.url, base_train["id"])
+    if ("checkpoint", "checkpoint", stopped) not in baseline["artifact"]:
+        resumed["artifact"].remove(("checkpoint", "checkpoint", stopped))
+    counts = assert_same_rows(baseline, resumed)
     print(f"time-limit run {train}: stopped at step {stopped} of {done['step']}; {trace}; rows {counts}")
 
 

@@ -421,8 +421,9 @@ def test_snapshot(snap_compare, store, screen, size):
     assert snap_compare(XlqaApp(store), terminal_size=size, run_before=_screen(SCREENS[screen]))
 
 
-def test_the_form_writes_a_suite_languages_table_that_reads_back_whole():
+def test_the_form_writes_a_suite_languages_table_that_reads_back_whole(monkeypatch, tmp_path):
     """eval.suite_languages is one Input holding a TOML inline table; an entry deleted there stays deleted."""
+    monkeypatch.setenv("XLQA_DATA_DIR", str(tmp_path))  # the paper config's data.train is $XLQA_DATA_DIR/xquad
     from engine.config import apply_overrides, load_toml
     from tests.conftest import REPO
     from xlqa_tui.screens.new_experiment import _fmt, _without_tables
