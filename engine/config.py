@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from engine.evaluate import ANSWER_TEXTS, SUITES
+from engine.suites import ANSWER_TEXTS, SUITES
 from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch

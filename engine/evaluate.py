@@ -20,26 +20,7 @@ from engine.decode import best_positions, best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
 from engine.scoring.metrics import record_question_scores
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    subdir: str            # under the data dir
-    hub: str               # hub:NAME fallback
-    cross: bool            # every q x c cell, or the diagonal only
-    languages: tuple[str, ...]
-    scorer: str            # the official script of the dataset: mlqa (MLQA v1) or squad (SQuAD v1.1)
-
-
-SUITES = {
-    "mlqa-dev": Suite("mlqa-dev", "mlqa/dev", "hub:mlqa:validation", True, MLQA_LANGUAGES, "mlqa"),
-    "mlqa-test": Suite("mlqa-test", "mlqa/test", "hub:mlqa:test", True, MLQA_LANGUAGES, "mlqa"),
-    "xquad": Suite("xquad", "xquad", "hub:xquad:validation", True,
-                   ("en", "es", "de", "ar", "hi", "vi", "zh", "el", "ru", "tr", "th", "ro"), "squad"),
-    "tydiqa": Suite("tydiqa", "tydiqa/dev", "hub:tydiqa:validation", False,
-                    ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te"), "squad"),
-}
+from engine.suites import ANSWER_TEXTS, SUITES, Suite  # noqa: F401 - re-exported: the evaluation's names
 
 
 def default_data_dir(configured: str = "") -> Path | None:
@@ -108,9 +89,6 @@ def suite_scorer(suite: str, context_language: str) -> str:
     if known is not None:
         return known.scorer
     return "mlqa" if context_language in MLQA_LANGUAGES else "squad"
-
-
-ANSWER_TEXTS = ("offsets", "legacy")
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def preflight(cfg: ExperimentConfig, upstream_outputs: bool = False) -> list[str
             continue
         if looks_local(name) and not Path(name).expanduser().exists():
             problems.append(f"{key} = {name!r}: no such folder (a checkpoint folder, or a hub id like org/model)")
-    from engine.evaluate import SUITES
+    from engine.suites import SUITES
     suites = [cfg.eval.dev] * bool(cfg.eval.dev) + cfg.eval.suites + cfg.eval.xlt_suites
     for suite in suites:
         if suite not in SUITES and not suite.startswith("synthetic") and not Path(suite).expanduser().exists():
