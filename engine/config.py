@@ -479,6 +479,31 @@ def _parse_scalar(text: str):
         return text
 
 
+PROVENANCE_FILE = "xlqa_config.json"  # in every published checkpoint and best-model folder, and the run folder
+
+
+def write_provenance(folder: str | Path, cfg: ExperimentConfig, provenance: dict | None = None) -> Path:
+    """Where a model came from: its config, and what the launcher knows (run id, git commit, versions)."""
+    path = Path(folder) / PROVENANCE_FILE
+    path.write_text(json.dumps({**(provenance or {}), "config": cfg.to_dict()}, indent=1, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def read_provenance(folder: str | Path) -> dict:
+    """The provenance a model folder holds (ConfigError when it has none)."""
+    path = Path(folder) / PROVENANCE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{folder}: no {PROVENANCE_FILE} (a folder written before xlqa kept its config)") from e
+
+
+def config_of_model(folder: str | Path) -> ExperimentConfig:
+    """The config a published model folder was trained with."""
+    return from_dict(read_provenance(folder)["config"])
+
+
 def field_meta(cls=ExperimentConfig, prefix: str = "", inherited: dict | None = None) -> dict[str, dict]:
     """Dotted key -> its field's metadata (help, choices, ranges, launch); a section's launch mark holds for
     each of its fields."""

@@ -18,3 +18,23 @@ def test_loading_a_config_imports_no_heavy_library():
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_a_trained_runs_checkpoint_and_best_folder_say_where_they_came_from(tmp_path):
+    from db.store import Store
+    from engine.config import PROVENANCE_FILE, config_of_model, read_provenance
+    from engine.jobs.foreground import run_foreground
+    from engine.presets import tiny_config
+    store = Store(f"sqlite:///{tmp_path / 'xlqa.db'}")
+    cfg = tiny_config("teacher", train={"epochs": 1, "max_steps": 2}, eval={"suites": []},
+                      data={"synthetic_paragraphs": 20})
+    cfg = cfg.replace(output_dir=str(tmp_path / "runs"))
+    assert run_foreground(store, cfg) == "done"
+    run = next(r for r in store.list_runs() if r["kind"] == "teacher")
+    teacher = next((tmp_path / "runs").rglob("teacher"))
+    for folder in (teacher / "checkpoint", teacher / "best"):   # the links' targets: the published folders
+        assert (folder.resolve() / PROVENANCE_FILE).is_file()
+        prov = read_provenance(folder)
+        assert prov["run_id"] == run["id"] and prov["kind"] == "teacher"
+        assert prov["git_commit"] == run["git_commit"] and prov["versions"] == run["versions"]
+        assert config_of_model(folder).to_dict() == run["config"]  # the run's config, redone exactly
