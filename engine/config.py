@@ -479,6 +479,48 @@ def _parse_scalar(text: str):
         return text
 
 
+def config_hash(config: dict) -> str:
+    """A stable hash of a config dict (key order and whitespace do not count): an experiment's identity."""
+    import hashlib
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _leaf(d: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return _MISSING
+        d = d[part]
+    return d
+
+
+_MISSING = object()
+
+
+def run_overrides(experiment: dict, run: dict) -> dict:
+    """Dotted key -> value for each field where a run's full config differs from its experiment's (e.g.
+    {"model.init_from": ".../teacher/best"}). A table-valued field (eval.suite_languages) is one value, so an
+    entry deleted in the run stays deleted when rebuilt."""
+    out = {}
+    for key in leaf_types():
+        mine, theirs = _leaf(run, key), _leaf(experiment, key)
+        if mine is not _MISSING and mine != theirs:
+            out[key] = mine
+    return out
+
+
+def rebuild_config(experiment: dict, overrides: dict) -> dict:
+    """A run's full config from its experiment's and its overrides (run_overrides undone), checked."""
+    merged = json.loads(json.dumps(experiment))  # a deep copy: the experiment's dict stays as it was
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = merged
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value  # whole, not merged: a table override replaces the table
+    return from_dict(merged).to_dict()
+
+
 PROVENANCE_FILE = "xlqa_config.json"  # in every published checkpoint and best-model folder, and the run folder
 
 

@@ -38,3 +38,21 @@ def test_a_trained_runs_checkpoint_and_best_folder_say_where_they_came_from(tmp_
         assert prov["run_id"] == run["id"] and prov["kind"] == "teacher"
         assert prov["git_commit"] == run["git_commit"] and prov["versions"] == run["versions"]
         assert config_of_model(folder).to_dict() == run["config"]  # the run's config, redone exactly
+
+
+def test_a_runs_overrides_against_its_experiment_rebuild_its_config():
+    from engine.config import config_hash, rebuild_config, run_overrides
+    from engine.presets import tiny_config
+    cfg = tiny_config("distill", eval={"suites": ["synthetic", "xquad"], "suite_languages": {"xquad": ["de"],
+                                                                                           "synthetic": ["en", "de"]}})
+    experiment = cfg.to_dict()
+    assert run_overrides(experiment, experiment) == {}
+    run = cfg.replace(**{"model.init_from": "/runs/teacher/best"}).to_dict()
+    run["eval"]["suite_languages"] = {"xquad": ["de"]}                  # an entry deleted
+    overrides = run_overrides(experiment, run)
+    assert overrides == {"model.init_from": "/runs/teacher/best", "eval.suite_languages": {"xquad": ["de"]}}
+    assert rebuild_config(experiment, overrides) == run          # the deleted table entry stays deleted
+    assert rebuild_config(experiment, {}) == experiment
+    assert experiment == cfg.to_dict()                                  # rebuilding changes no stored dict
+    assert config_hash(experiment) == config_hash(dict(reversed(list(experiment.items()))))  # key order: same
+    assert config_hash(experiment) != config_hash(run)
