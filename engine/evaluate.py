@@ -20,7 +20,7 @@ from engine.decode import best_positions, best_spans
 from engine.features import FeatureConfig, length_grouped_batches, tokenize
 from engine.languages import MLQA_LANGUAGES
 from engine.scoring.metrics import record_question_scores
-from engine.suites import ANSWER_TEXTS, SUITES, Suite  # noqa: F401 - re-exported: the evaluation's names
+from engine.suites import ANSWER_TEXTS, SUITES, Suite  # noqa: F401  (re-exported)
 
 
 def default_data_dir(configured: str = "") -> Path | None:

@@ -1,4 +1,4 @@
-"""The evaluation suites and answer-text modes by name, torch-free: the config checks them when it loads."""
+"""The evaluation suites and the answer-text modes: plain data, so that loading a config imports no torch."""
 
 from __future__ import annotations
 
