@@ -1,7 +1,8 @@
 """The one typed config that flows from TOML / CLI flags / the TUI form to the worker, stored with every run.
 
-Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval]. Unknown keys and
-out-of-range values raise ConfigError naming the key.
+Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval] (what is computed) and
+[slurm] with output_dir, sweep and grid_point (how it is launched: LAUNCH_KEYS). Each field's metadata holds
+its help, choices and range; unknown keys and out-of-range values raise ConfigError naming the key.
 """
 
 from __future__ import annotations
@@ -558,11 +559,6 @@ def field_meta(cls=ExperimentConfig, prefix: str = "", inherited: dict | None = 
         else:
             out[prefix + f.name] = meta
     return out
-
-
-def field_help(cls=ExperimentConfig, prefix: str = "") -> dict[str, str]:
-    """Dotted key -> help text, for the TUI form and --help listings."""
-    return {k: m.get("help", "") for k, m in field_meta(cls, prefix).items()}
 
 
 # How a run is launched (output folder, sweep point, Slurm), not what it computes: runs that differ in these
