@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -64,7 +65,8 @@ def check_fields(obj, prefix: str) -> None:
                 bound = f"in {'[' if low[0] == '>= ' else '('}{low[1]}, {meta['lt']})"
             else:
                 bound = f"{low[0]}{low[1]}" if low else f"< {meta['lt']}"
-            raise ConfigError(f"{key} = {value}: must be {bound}")
+            zero = re.search(r"\((0: [^)]*)\)", meta.get("help", ""))  # e.g. "(0: all)": what 0 means
+            raise ConfigError(f"{key} = {value}: must be {bound}" + (f" ({zero.group(1)})" if zero else ""))
 
 
 @dataclass
@@ -404,7 +406,6 @@ def resolve_paths(values: dict, base: Path | None) -> dict:
     """Paths in a config file: `$VAR` and `~` expand, and a relative path is relative to the file's folder
     (so a config works from any working directory). Hub ids, `synthetic`, `hub:` and `tiny-bert` stay."""
     import os
-    import re
     out = _merge(values, {})
     for key in PATH_KEYS:
         *parents, last = key.split(".")
