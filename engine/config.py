@@ -1,13 +1,15 @@
 """The one typed config that flows from TOML / CLI flags / the TUI form to the worker, stored with every run.
 
-Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval]. Unknown keys and
-out-of-range values raise ConfigError naming the key.
+Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval] (what is computed) and
+[slurm] with output_dir, sweep and grid_point (how it is launched: LAUNCH_KEYS). Each field's metadata holds
+its help, choices and range; unknown keys and out-of-range values raise ConfigError naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -33,8 +35,38 @@ class ConfigError(ValueError):
     pass
 
 
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
+PRECISIONS = ("no", "bf16", "fp16")
+CACHE_DTYPES = ("float16", "float32")
+SCORED_CHECKPOINTS = ("best", "final")
+
+
+def _help(text: str, *, choices=None, ge=None, gt=None, lt=None, launch=None, **kw):
+    """A field with its metadata, read by the checks (check_fields), the form and --help listings: choices,
+    a range (ge: >=, gt: >, lt: <), and launch: how it is launched rather than what is computed
+    (True: typed at launch; "sweep": written by `xlqa-run sweep`)."""
+    meta = {"help": text, "choices": tuple(choices) if choices else None, "ge": ge, "gt": gt, "lt": lt,
+            "launch": launch}
+    return field(metadata={k: v for k, v in meta.items() if v is not None}, **kw)
+
+
+def check_fields(obj, prefix: str) -> None:
+    """The choices and ranges that a section's field metadata declares (ConfigError naming the key)."""
+    for f in fields(obj):
+        meta, value, key = f.metadata, getattr(obj, f.name), prefix + f.name
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(f"{key} = {value!r}: use one of {', '.join(meta['choices'])}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        low = (">= ", meta["ge"]) if "ge" in meta else (("> ", meta["gt"]) if "gt" in meta else None)
+        too_low = low is not None and (value < low[1] if low[0] == ">= " else value <= low[1])
+        too_high = "lt" in meta and value >= meta["lt"]
+        if too_low or too_high:
+            if low and "lt" in meta:
+                bound = f"in {'[' if low[0] == '>= ' else '('}{low[1]}, {meta['lt']})"
+            else:
+                bound = f"{low[0]}{low[1]}" if low else f"< {meta['lt']}"
+            zero = re.search(r"\((0: [^)]*)\)", meta.get("help", ""))  # e.g. "(0: all)": what 0 means
+            raise ConfigError(f"{key} = {value}: must be {bound}" + (f" ({zero.group(1)})" if zero else ""))
 
 
 @dataclass
@@ -42,23 +74,22 @@ class DataConfig:
     train: str = _help("training data: a file, a folder (XQuAD / MLQA layout), `synthetic` or `hub:NAME`", default="synthetic")
     languages: list[str] = _help("languages of the parallel training data", default_factory=lambda: list(MLQA_LANGUAGES))
     ntl: int = _help("target languages drawn per question id: (1+ntl)^2 pairs English-centric, ntl^2 otherwise "
-                     "(0: every language of the question id, same-language pairs only)", default=5)
+                     "(0: every language of the question id, same-language pairs only)", ge=0, default=5)
     en_centric: bool = _help("draw ntl languages besides English and add English (the paper's default); false: "
                              "draw ntl among all languages", default=True)
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
     max_train_examples: int = _help("cap on training examples after sampling: whole question ids drawn at random "
-                                    "(seeded by train.seed), so the cap spans many paragraphs (0: all)", default=0)
+                                    "(seeded by train.seed), so the cap spans many paragraphs (0: all)", ge=0, default=0)
     exclude_qids_from: str = _help("drop training questions whose id or context occurs in this file/folder (e.g. XQuAD)", default="")
-    synthetic_paragraphs: int = _help("paragraphs of the synthetic set (train = synthetic)", default=400)
+    synthetic_paragraphs: int = _help("paragraphs of the synthetic set (train = synthetic)", ge=1, default=400)
 
     def __post_init__(self):
+        check_fields(self, "data.")
         for lang in self.languages:
             check_language(lang, "data.languages")
         if not self.languages:
             raise ConfigError("data.languages is empty: name the languages of the training data, e.g. "
                               "[\"en\", \"es\", \"de\"]")
-        if self.ntl < 0:
-            raise ConfigError(f"data.ntl = {self.ntl}: must be >= 0")
         if self.sample and self.en_centric and "en" not in self.languages:
             raise ConfigError("data.languages must include 'en' when data.en_centric = true")
         if self.sample:
@@ -73,7 +104,10 @@ class DataConfig:
 class ModelConfig:
     name: str = _help("encoder: hub id, local path, or tiny-bert[:hidden:layers] (offline)", default="bert-base-multilingual-cased")
     init_from: str = _help("start from this checkpoint (e.g. the teacher run's output); empty: `name`", default="")
-    vocab_size: int = _help("tokenizer size for tiny-bert", default=4000)
+    vocab_size: int = _help("tokenizer size for tiny-bert", ge=1, default=4000)
+
+    def __post_init__(self):
+        check_fields(self, "model.")
 
     @property
     def source(self) -> str:
@@ -84,79 +118,55 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     stage: str = _help("teacher (CE on English SQuAD-format data), distill (CE + w*KL in generations), or "
-                       "evaluate (score model.init_from or model.name as it is)", default="distill")
-    epochs: int = _help("epochs; every epoch of distill is a generation", default=3)
-    learning_rate: float = _help("peak AdamW learning rate", default=3e-5)
+                       "evaluate (score model.init_from or model.name as it is)", choices=STAGES, default="distill")
+    epochs: int = _help("epochs; every epoch of distill is a generation", ge=1, default=3)
+    learning_rate: float = _help("peak AdamW learning rate", gt=0, lt=1, default=3e-5)
     weight_decay: float = _help("AdamW weight decay", default=0.01)
-    warmup_ratio: float = _help("linear warmup as a share of all optimizer steps", default=0.1)
-    batch_size: int = _help("examples per device per micro-batch", default=12)
-    grad_accum: int = _help("micro-batches per optimizer step", default=2)
+    warmup_ratio: float = _help("linear warmup as a share of all optimizer steps", ge=0, lt=1, default=0.1)
+    batch_size: int = _help("examples per device per micro-batch", ge=1, default=12)
+    grad_accum: int = _help("micro-batches per optimizer step", ge=1, default=2)
     max_grad_norm: float = _help("gradient clipping (0: off)", default=1.0)
-    precision: str = _help("no | bf16 | fp16 (AMP on CUDA)", default="no")
+    precision: str = _help("no | bf16 | fp16 (AMP on CUDA)", choices=PRECISIONS, default="no")
     seed: int = _help("seed of sampling, init, shuffling and dropout", default=42)
-    log_every: int = _help("optimizer steps per logging window", default=10)
-    eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", default=0)
-    checkpoint_every: int = _help("optimizer steps between checkpoints (0: end of every epoch only)", default=0)
-    keep_checkpoints: int = _help("complete checkpoints kept on disk (the newest ones)", default=1)
-    eval_batch_size: int = _help("features per evaluation batch", default=64)
-    max_steps: int = _help("stop after this many optimizer steps (0: run all epochs)", default=0)
+    log_every: int = _help("optimizer steps per logging window", ge=1, default=10)
+    eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", ge=0, default=0)
+    checkpoint_every: int = _help("optimizer steps between checkpoints (0: end of every epoch only)", ge=0, default=0)
+    keep_checkpoints: int = _help("complete checkpoints kept on disk (the newest ones)", ge=1, default=1)
+    eval_batch_size: int = _help("features per evaluation batch", ge=1, default=64)
+    max_steps: int = _help("stop after this many optimizer steps (0: run all epochs)", ge=0, default=0)
     mask_padding_logits: bool = _help("true: padding positions take no part in the softmax of CE, KL and mAP@k "
                                       "(xlqa's default: the loss does not depend on how a batch is padded); false: "
                                       "the paper's code, softmax over every position up to features.max_length "
                                       "(needs features.padding = 'max_length')", default=True)
     optimizer: str = _help("adamw (torch's: eps after the bias correction) or adamw-legacy (transformers 4.x "
                            "AdamW, the paper's code: eps on the uncorrected sqrt(v), weight decay after the update)",
-                           default="adamw")
+                           choices=OPTIMIZERS, default="adamw")
     epoch_tail: str = _help("the micro-batches left at an epoch end when their number is not a multiple of "
                             "grad_accum: step (xlqa's default: one shorter step) or carry (the paper's code: no "
                             "step, their gradients join the next epoch's first step and are never applied after "
-                            "the last epoch; floor(micro-batches / grad_accum) steps per epoch)", default="step")
+                            "the last epoch; floor(micro-batches / grad_accum) steps per epoch)", choices=EPOCH_TAILS, default="step")
 
     def __post_init__(self):
-        if self.stage not in STAGES:
-            raise ConfigError(f"train.stage = {self.stage!r}: use one of {STAGES}")
-        if self.precision not in ("no", "bf16", "fp16"):
-            raise ConfigError(f"train.precision = {self.precision!r}: use no, bf16 or fp16")
-        for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"train.optimizer = {self.optimizer!r}: use one of {OPTIMIZERS}")
-        if self.epoch_tail not in EPOCH_TAILS:
-            raise ConfigError(f"train.epoch_tail = {self.epoch_tail!r}: use one of {EPOCH_TAILS}")
-        if not 0 < self.learning_rate < 1:
-            raise ConfigError(f"train.learning_rate = {self.learning_rate}: must be in (0, 1)")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"train.warmup_ratio = {self.warmup_ratio}: must be in [0, 1)")
+        check_fields(self, "train.")
 
 
 @dataclass
 class DistillConfig:
-    temperature: float = _help("softmax temperature T of teacher and student", default=2.0)
-    a_ce: float = _help("weight of the CE term (0: the no-CE ablation)", default=1.0)
-    a_kl: float = _help("weight of the KL term", default=1.0)
+    temperature: float = _help("softmax temperature T of teacher and student", gt=0, default=2.0)
+    a_ce: float = _help("weight of the CE term (0: the no-CE ablation)", ge=0, default=1.0)
+    a_kl: float = _help("weight of the KL term", ge=0, default=1.0)
     kl_direction: str = _help("forward KL(teacher||student), reverse KL(student||teacher), symmetric (their sum, "
-                              "as the paper's code), or symmetric-mean (half of it)", default="forward")
-    coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", default="map@k")
-    k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", default=10)
-    window: int = _help("a hit is within [gold - window, gold + window) (map@k)", default=5)
+                              "as the paper's code), or symmetric-mean (half of it)", choices=KL_DIRECTIONS, default="forward")
+    coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", choices=COEFFICIENTS,
+                              default="map@k")
+    k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", ge=1, default=10)
+    window: int = _help("a hit is within [gold - window, gold + window) (map@k)", ge=0, default=5)
     teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
                                      "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
-                                     "live in fp32: identical losses)", default="float16")
+                                     "live in fp32: identical losses)", choices=CACHE_DTYPES, default="float16")
 
     def __post_init__(self):
-        if self.temperature <= 0:
-            raise ConfigError(f"distill.temperature = {self.temperature}: must be > 0")
-        if self.a_ce < 0 or self.a_kl < 0:
-            raise ConfigError("distill.a_ce and distill.a_kl must be >= 0")
-        if self.kl_direction not in KL_DIRECTIONS:
-            raise ConfigError(f"distill.kl_direction = {self.kl_direction!r}: use one of {KL_DIRECTIONS}")
-        if self.coefficient not in COEFFICIENTS:
-            raise ConfigError(f"distill.coefficient = {self.coefficient!r}: use one of {COEFFICIENTS}")
-        if self.teacher_cache_dtype not in ("float16", "float32"):
-            raise ConfigError(f"distill.teacher_cache_dtype = {self.teacher_cache_dtype!r}: use float16 or float32")
-        if self.k < 1 or self.window < 0:
-            raise ConfigError("distill.k must be >= 1 and distill.window >= 0")
+        check_fields(self, "distill.")
 
 
 @dataclass
@@ -165,9 +175,9 @@ class EvalConfig:
     suites: list[str] = _help("suites scored at the end on the best checkpoint", default_factory=lambda: ["mlqa-dev"])
     data_dir: str = _help("folder holding mlqa/ xquad/ tydiqa/ (empty: $XLQA_DATA_DIR or the hub)", default="")
     languages: list[str] = _help("languages of the matrix", default_factory=lambda: list(MLQA_LANGUAGES))
-    max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", default=0)
+    max_per_cell: int = _help("fixed random subset of questions per cell (0: all)", ge=0, default=0)
     synthetic_paragraphs: int = _help("paragraphs of the synthetic suite (3 questions each, in every language)",
-                                      default=60)
+                                      ge=1, default=60)
     subset_seed: int = _help("draws the max_per_cell subset (and the synthetic suite); apart from train.seed so "
                              "that models trained with different seeds are scored on the same questions", default=0)
     xlt_suites: list[str] = _help("suites scored on same-language cells only (the paper's XQuAD / TyDiQA XLT)",
@@ -184,24 +194,24 @@ class EvalConfig:
                                   "scoring XQuAD el/ru/tr/th on all questions). MLQA never overlaps XQuAD.",
                                   default=True)
     checkpoint: str = _help("what the evaluate job scores: best (the best dev checkpoint; the final one without "
-                            "a dev suite) or final (the paper's code keeps each run's final model)", default="best")
+                            "a dev suite) or final (the paper's code keeps each run's final model)",
+                            choices=SCORED_CHECKPOINTS, default="best")
     max_context: bool = _help("decode a start only in the window where its token has the most context (the "
                               "legacy SQuAD rule of the paper's evaluation); false: every window (HF run_qa.py)",
                               default=False)
-    n_best: int = _help("top start and end positions searched per window", default=20)
-    max_answer_length: int = _help("longest answer in tokens", default=30)
+    n_best: int = _help("top start and end positions searched per window", ge=1, default=20)
+    max_answer_length: int = _help("longest answer in tokens", ge=1, default=30)
     answer_text: str = _help("how a predicted span becomes text: offsets (the context cut at the tokenizer's "
                              "offsets, HF run_qa.py) or legacy (the paper's get_final_text: basic-tokenizer "
                              "alignment, whole whitespace words when it fails, e.g. on NBSP or a zero-width space)",
-                             default="offsets")
+                             choices=ANSWER_TEXTS, default="offsets")
 
     def __post_init__(self):
+        check_fields(self, "eval.")
         for lang in self.languages:
             check_language(lang, "eval.languages")
         for lang in self.xlt_languages:
             check_language(lang, "eval.xlt_languages")
-        if self.answer_text not in ANSWER_TEXTS:
-            raise ConfigError(f"eval.answer_text = {self.answer_text!r}: use one of {ANSWER_TEXTS}")
         scored = list(dict.fromkeys([self.dev] * bool(self.dev) + self.suites + self.xlt_suites))
         for suite, langs in self.suite_languages.items():
             key = f"eval.suite_languages.{suite}"
@@ -217,14 +227,6 @@ class EvalConfig:
             if stray:
                 raise ConfigError(f"{key}: suite {suite} has no {', '.join(stray)} (it has "
                                   f"{', '.join(known.languages)})")
-        if self.checkpoint not in ("best", "final"):
-            raise ConfigError(f"eval.checkpoint = {self.checkpoint!r}: use best or final")
-        if self.n_best < 1 or self.max_answer_length < 1:
-            raise ConfigError("eval.n_best and eval.max_answer_length must be >= 1")
-        if self.max_per_cell < 0:
-            raise ConfigError(f"eval.max_per_cell = {self.max_per_cell}: must be >= 0 (0: every question)")
-        if self.synthetic_paragraphs < 1:
-            raise ConfigError(f"eval.synthetic_paragraphs = {self.synthetic_paragraphs}: must be >= 1")
         both = sorted(set(self.suites) & set(self.xlt_suites))
         if both:
             raise ConfigError(f"eval.suites and eval.xlt_suites both name {', '.join(both)}: "
@@ -242,18 +244,16 @@ class SlurmConfig:
     """Where `launch --executor slurm` submits each run (through submitit); flags of launch override these."""
     partition: str = _help("Slurm partition (empty: the cluster's default)", default="")
     account: str = _help("Slurm account (empty: none)", default="")
-    nodes: int = _help("nodes per training run (more than 1: multi-node DDP under accelerate)", default=1)
-    gpus_per_node: int = _help("GPUs per node", default=1)
-    cpus_per_task: int = _help("CPU cores per node", default=8)
+    nodes: int = _help("nodes per training run (more than 1: multi-node DDP under accelerate)", ge=1, default=1)
+    gpus_per_node: int = _help("GPUs per node", ge=0, default=1)
+    cpus_per_task: int = _help("CPU cores per node", ge=1, default=8)
     time: str = _help("time limit HH:MM:SS of each job (at the warning before it, the job checkpoints and is "
                       "requeued)", default="24:00:00")
     warning_s: int = _help("seconds before the time limit (or at preemption) that Slurm warns the job: time to "
-                           "write its checkpoint and rows", default=90)
+                           "write its checkpoint and rows", ge=1, default=90)
 
     def __post_init__(self):
-        if self.nodes < 1 or self.gpus_per_node < 0 or self.cpus_per_task < 1 or self.warning_s < 1:
-            raise ConfigError("slurm.nodes, slurm.cpus_per_task and slurm.warning_s must be >= 1, "
-                              "slurm.gpus_per_node >= 0")
+        check_fields(self, "slurm.")
         parts = self.time.split(":")
         if len(parts) != 3 or not all(p.isdigit() for p in parts):
             raise ConfigError(f"slurm.time = {self.time!r}: use HH:MM:SS")
@@ -272,19 +272,21 @@ class SlurmConfig:
 @dataclass
 class ExperimentConfig:
     name: str = _help("experiment name", default="experiment")
-    output_dir: str = _help("where runs write checkpoints and logs (empty: ~/.local/share/xlqa/runs)", default="")
-    sweep: str = _help("the sweep this run belongs to (set by `xlqa-run sweep`)", default="")
-    grid_point: str = _help("its point of the sweep's grid, e.g. 'data.ntl=2 distill.temperature=4 train.seed=1'",
+    output_dir: str = _help("where runs write checkpoints and logs (empty: ~/.local/share/xlqa/runs)", launch=True,
                             default="")
+    sweep: str = _help("the sweep this run belongs to (set by `xlqa-run sweep`)", launch="sweep", default="")
+    grid_point: str = _help("its point of the sweep's grid, e.g. 'data.ntl=2 distill.temperature=4 train.seed=1'",
+                            launch="sweep", default="")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    slurm: SlurmConfig = field(default_factory=SlurmConfig)
+    slurm: SlurmConfig = field(default_factory=SlurmConfig, metadata={"launch": True})
 
     def __post_init__(self):
+        check_fields(self.features, "features.")
         if not self.train.mask_padding_logits and self.features.padding != "max_length":
             raise ConfigError("train.mask_padding_logits = false needs features.padding = 'max_length': an unmasked "
                               "softmax over dynamic padding would depend on each batch's longest feature")
@@ -404,7 +406,6 @@ def resolve_paths(values: dict, base: Path | None) -> dict:
     """Paths in a config file: `$VAR` and `~` expand, and a relative path is relative to the file's folder
     (so a config works from any working directory). Hub ids, `synthetic`, `hub:` and `tiny-bert` stay."""
     import os
-    import re
     out = _merge(values, {})
     for key in PATH_KEYS:
         *parents, last = key.split(".")
@@ -455,6 +456,24 @@ def apply_overrides(values: dict, overrides) -> ExperimentConfig:
     return from_dict(_merge(values, resolve_paths(_nest(flat), Path.cwd())))
 
 
+def from_form(base: dict, values: dict) -> ExperimentConfig:
+    """`base` plus the dashboard form's fields by dotted key, as typed: the text of a number, a list or a table
+    reads as TOML, a string field's text stays as it is (no key=value round trip), and paths resolve against
+    the working directory as in apply_overrides."""
+    hints = leaf_types()
+    typed = {k: _parse_scalar(v) if isinstance(v, str) and v and hints.get(k) is not str else v
+             for k, v in values.items()}
+    return from_dict(_merge(base, resolve_paths(_nest(typed), Path.cwd())))
+
+
+def leaf_types(cls=ExperimentConfig, prefix: str = "") -> dict:
+    """Dotted key -> the type of its field."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        out.update(leaf_types(hint, f"{prefix}{name}.") if dataclasses.is_dataclass(hint) else {prefix + name: hint})
+    return out
+
+
 def _parse_scalar(text: str):
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -462,13 +481,88 @@ def _parse_scalar(text: str):
         return text
 
 
-def field_help(cls=ExperimentConfig, prefix: str = "") -> dict[str, str]:
-    """Dotted key -> help text, for the TUI form and --help listings."""
+def config_hash(config: dict) -> str:
+    """A stable hash of a config dict (key order and whitespace do not count): an experiment's identity."""
+    import hashlib
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _leaf(d: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return _MISSING
+        d = d[part]
+    return d
+
+
+_MISSING = object()
+
+
+def run_overrides(experiment: dict, run: dict) -> dict:
+    """Dotted key -> value for each field where a run's full config differs from its experiment's (e.g.
+    {"model.init_from": ".../teacher/best"}). A table-valued field (eval.suite_languages) is one value, so an
+    entry deleted in the run stays deleted when rebuilt."""
     out = {}
-    for f in fields(cls):
-        hint = typing.get_type_hints(cls)[f.name]
-        if dataclasses.is_dataclass(hint):
-            out.update(field_help(hint, f"{prefix}{f.name}."))
-        else:
-            out[prefix + f.name] = f.metadata.get("help", "")
+    for key in leaf_types():
+        mine, theirs = _leaf(run, key), _leaf(experiment, key)
+        if mine is not _MISSING and mine != theirs:
+            out[key] = mine
     return out
+
+
+def rebuild_config(experiment: dict, overrides: dict) -> dict:
+    """A run's full config from its experiment's and its overrides (run_overrides undone), checked."""
+    merged = json.loads(json.dumps(experiment))  # a deep copy: the experiment's dict stays as it was
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = merged
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value  # whole, not merged: a table override replaces the table
+    return from_dict(merged).to_dict()
+
+
+PROVENANCE_FILE = "xlqa_config.json"  # in every published checkpoint and best-model folder, and the run folder
+
+
+def write_provenance(folder: str | Path, cfg: ExperimentConfig, provenance: dict | None = None) -> Path:
+    """Where a model came from: its config, and what the launcher knows (run id, git commit, versions)."""
+    path = Path(folder) / PROVENANCE_FILE
+    path.write_text(json.dumps({**(provenance or {}), "config": cfg.to_dict()}, indent=1, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def read_provenance(folder: str | Path) -> dict:
+    """The provenance a model folder holds (ConfigError when it has none)."""
+    path = Path(folder) / PROVENANCE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{folder}: no {PROVENANCE_FILE} (a folder written before xlqa kept its config)") from e
+
+
+def config_of_model(folder: str | Path) -> ExperimentConfig:
+    """The config a published model folder was trained with."""
+    return from_dict(read_provenance(folder)["config"])
+
+
+def field_meta(cls=ExperimentConfig, prefix: str = "", inherited: dict | None = None) -> dict[str, dict]:
+    """Dotted key -> its field's metadata (help, choices, ranges, launch); a section's launch mark holds for
+    each of its fields."""
+    out = {}
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        meta = {**(inherited or {}), **f.metadata}
+        if dataclasses.is_dataclass(hints[f.name]):
+            out.update(field_meta(hints[f.name], f"{prefix}{f.name}.", {"launch": meta["launch"]} if "launch" in meta else None))
+        else:
+            out[prefix + f.name] = meta
+    return out
+
+
+# How a run is launched (output folder, sweep point, Slurm), not what it computes: runs that differ in these
+# alone computed the same experiment. Executor and devices are arguments of the launch, not config keys.
+LAUNCH_KEYS = tuple(k for k, m in field_meta().items() if m.get("launch"))
+SWEEP_KEYS = tuple(k for k, m in field_meta().items() if m.get("launch") == "sweep")  # never typed

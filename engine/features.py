@@ -33,15 +33,15 @@ CHUNK = 1000  # records tokenized per call: a cancel is seen between chunks
 class FeatureConfig:
     max_length: int = field(default=384, metadata={"help": "tokens per feature (question + context window)"})
     doc_stride: int = field(default=128, metadata={"help": "window stride in tokens; its meaning: stride_mode"})
-    max_query_length: int = field(default=64, metadata={
+    max_query_length: int = field(default=64, metadata={"ge": 0,
         "help": "question tokens kept (0: the whole question, as HF run_qa.py, the paper's teacher)"})
-    stride_mode: str = field(default="overlap", metadata={
+    stride_mode: str = field(default="overlap", metadata={"choices": STRIDE_MODES,
         "help": "overlap: doc_stride tokens shared by two windows (HF run_qa.py, xlqa's default); step: doc_stride "
                 "tokens between window starts (the paper's legacy SQuAD features: about twice as many windows)"})
-    padding: str = field(default="dynamic", metadata={
+    padding: str = field(default="dynamic", metadata={"choices": PADDINGS,
         "help": "dynamic: pad a batch to its longest feature (xlqa's default, cheaper); max_length: pad every "
                 "feature to max_length (the paper's code)"})
-    labels: str = field(default="offsets", metadata={
+    labels: str = field(default="offsets", metadata={"choices": LABELS,
         "help": "offsets: the answer's first and last characters pick the tokens (xlqa's default); legacy: the "
                 "paper's converter, whole whitespace words tightened to the answer's own tokens, and an example "
                 "whose answer is not found among the whitespace words is dropped"})

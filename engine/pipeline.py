@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import ExperimentConfig
+from engine.config import ExperimentConfig, write_provenance
 from engine.data import load_path, load_source
 from engine.data.loaders import read_json
 from engine.data.offsets import require_spans
@@ -139,12 +139,16 @@ def load_train_file(path: str | Path) -> list[dict]:
 
 
 def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
-              records: list[dict] | None = None, resume_from: str | Path | None = None, accelerator=None):
-    """Job 2: teacher or distill training with dev evaluation and best-checkpoint selection."""
+              records: list[dict] | None = None, resume_from: str | Path | None = None, accelerator=None,
+              provenance: dict | None = None):
+    """Job 2: teacher or distill training with dev evaluation and best-checkpoint selection. provenance: what
+    the launcher knows (run id, git commit, versions), written with the config into every published folder."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     acc = accelerator or make_accelerator(cfg)
+    if acc.is_main_process:
+        write_provenance(output_dir, cfg, provenance)
     records = records if records is not None else training_records(cfg)
     require_spans(records, cfg.data.train)
     source = str(resume_from) if resume_from else cfg.model.source
@@ -213,7 +217,7 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
 
 
 def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
-              resume_from: str | Path | None = None, accelerator=None) -> StageResult:
+              resume_from: str | Path | None = None, accelerator=None, provenance: dict | None = None) -> StageResult:
     """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
     sink = sink or NullSink()
     output_dir = Path(output_dir)
@@ -224,7 +228,7 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     records = training_records(cfg)
     if acc.is_main_process:
         run_sample(cfg, output_dir, sink, records)
-    result = run_train(cfg, output_dir, sink, records, resume_from, acc)
+    result = run_train(cfg, output_dir, sink, records, resume_from, acc, provenance)
     final = {}
     if acc.is_main_process and (cfg.eval.suites or cfg.eval.xlt_suites):
         final = run_evaluate(cfg, scored_checkpoint(cfg, output_dir), sink, result.global_step, acc.device,

@@ -8,10 +8,12 @@ import math
 from collections import defaultdict
 
 from db.store import Store
+from engine.config import LAUNCH_KEYS
 from engine.significance import VIEWS, compare, macro_mean, pair
 
 LABELS = {"g_xlt": "G-XLT (all cells)", "g_xlt_cross": "G-XLT (cross cells)", "xlt": "XLT"}
-IGNORED = ("name", "output_dir", "train.seed", "grid_point")  # what may differ inside a seed group
+# what may differ inside a seed group: its seed, its name and how it was launched (engine.config.LAUNCH_KEYS)
+IGNORED = ("name", "train.seed", *LAUNCH_KEYS)
 
 
 def parse_runs(spec: str | tuple | list) -> list[int]:

@@ -116,7 +116,9 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             run_sample(cfg, out, sink)
         elif run["kind"] in TRAIN_KINDS:
             records = load_train_file(upstream_dir(store, run) / TRAIN_DATA)
-            run_train(cfg, out, sink, records, checkpoint, acc)
+            provenance = {"run_id": run_id, "experiment_id": run["experiment_id"], "experiment": run["experiment"],
+                          "kind": run["kind"], "git_commit": run["git_commit"], "versions": run["versions"]}
+            run_train(cfg, out, sink, records, checkpoint, acc, provenance)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
             run_evaluate(cfg, cfg.model.source, sink, output_dir=out, done=done)
         elif run["kind"] == "evaluate":

@@ -22,11 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.config import PROVENANCE_FILE
+
 STATE_FILE = "trainer_state.pt"
 CHECKPOINTS = "checkpoints"
 LINK = "checkpoint"
 BEST = "best"
 PARTIAL = ".partial"
+
+
+def _copy_provenance(output_dir: Path, folder: Path) -> None:
+    """The run folder's provenance (written by the pipeline) goes into each folder it publishes."""
+    source = Path(output_dir) / PROVENANCE_FILE
+    if source.is_file():
+        shutil.copyfile(source, folder / PROVENANCE_FILE)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ def write_partial(output_dir: Path, model, tokenizer, optimizer, scheduler, coun
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    _copy_provenance(output_dir, tmp)
     torch.save({"format": 2, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "rng": rng_state(), "counters": dict(counters),
                 "teacher": teacher.state_dict() if teacher is not None else None, "window": window,
@@ -171,6 +181,7 @@ def promote_best(output_dir: Path, model, tokenizer, step: int) -> Path:
             shutil.rmtree(stale)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    _copy_provenance(output_dir, tmp)
     _fsync_tree(tmp)
     os.rename(tmp, final)
     _point(output_dir / BEST, final)

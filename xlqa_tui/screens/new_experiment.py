@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,24 +14,15 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
-from engine.config import (EPOCH_TAILS, OPTIMIZERS, STAGES, TINY_PREFIX, ConfigError, ExperimentConfig,
-                           apply_overrides, field_help)
-from engine.evaluate import ANSWER_TEXTS
-from engine.features import LABELS, PADDINGS, STRIDE_MODES
+from engine.config import SWEEP_KEYS, TINY_PREFIX, ConfigError, ExperimentConfig, field_meta, from_form
 from engine.languages import MLQA_LANGUAGES, TYDIQA_NAMES, XQUAD_LANGUAGES
-from engine.losses import COEFFICIENTS, KL_DIRECTIONS
 from xlqa_tui.keys import NEW
 from xlqa_tui.widgets.glyph_checkbox import GlyphCheckbox
 
-HIDDEN = ("sweep", "grid_point")  # written by `xlqa-run sweep`, not typed
+HIDDEN = SWEEP_KEYS  # written by `xlqa-run sweep`, not typed
 RUN_KEYS = ("train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints",
             "train.eval_batch_size")  # shown on the first tab, with where the run writes
 TABS = {"run": ["name", "output_dir", "devices", *RUN_KEYS]}
-CHOICES = {"train.stage": STAGES, "train.precision": ("no", "bf16", "fp16"), "distill.kl_direction": KL_DIRECTIONS,
-           "distill.coefficient": COEFFICIENTS, "features.stride_mode": STRIDE_MODES, "features.padding": PADDINGS,
-           "eval.checkpoint": ("best", "final"), "distill.teacher_cache_dtype": ("float16", "float32"),
-           "eval.answer_text": ANSWER_TEXTS,
-           "features.labels": LABELS, "train.optimizer": OPTIMIZERS, "train.epoch_tail": EPOCH_TAILS}
 ALL_LANGUAGES = list(MLQA_LANGUAGES) + [l for l in XQUAD_LANGUAGES if l not in MLQA_LANGUAGES] + \
     [l for l in TYDIQA_NAMES.values() if l not in MLQA_LANGUAGES + XQUAD_LANGUAGES]
 
@@ -65,7 +55,7 @@ def _get(d: dict, dotted: str):
 def _fmt(value) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
-    if isinstance(value, dict):  # a TOML inline table, read back by apply_overrides
+    if isinstance(value, dict):  # a TOML inline table, read back by engine.config.from_form
         items = ", ".join(f"{json.dumps(k)} = {json.dumps(list(v), ensure_ascii=False)}" for k, v in value.items())
         return "{" + items + "}"
     return str(value)
@@ -73,7 +63,7 @@ def _fmt(value) -> str:
 
 def _without_tables(base: dict) -> dict:
     """The base config with its table-valued fields emptied: the form's value replaces a table whole
-    (overrides merge into tables, so an entry deleted in the form would come back)."""
+    (values merge into tables, so an entry deleted in the form would come back)."""
     return {k: ({f: ({} if isinstance(x, dict) else x) for f, x in v.items()} if isinstance(v, dict) else v)
             for k, v in base.items()}
 
@@ -89,7 +79,7 @@ class NewExperimentScreen(Screen):
         super().__init__()
         self.base = {**(base_config or ExperimentConfig().to_dict()), **dict.fromkeys(HIDDEN, "")}  # a copy joins no sweep
         self.config: ExperimentConfig | None = None
-        self.help = field_help()
+        self.meta = field_meta()  # help as tooltips, choices as selects: the config's own metadata
         self.tabs = config_fields()
         self.initial: list[str] | None = None
 
@@ -106,7 +96,8 @@ class NewExperimentScreen(Screen):
 
     def field(self, key: str, hint) -> ComposeResult:
         value = "" if key == "devices" else _get(self.base, key)
-        tip = self.help.get(key, "GPU indexes as nvidia-smi numbers them (e.g. 0,1), cpu, or empty: any free")
+        choices = self.meta.get(key, {}).get("choices")
+        tip = self.meta.get(key, {}).get("help", "GPU indexes as nvidia-smi numbers them (e.g. 0,1), cpu, or empty: any free")
         if key == "data.languages":
             yield Label("training languages", classes="field-label")
             with Grid(id="languages"):
@@ -117,8 +108,8 @@ class NewExperimentScreen(Screen):
                 yield Label(key.split(".")[-1].replace("_", " "), classes="field-label")
                 if hint is bool:
                     yield GlyphCheckbox("", bool(value), id=field_id(key), tooltip=tip)
-                elif key in CHOICES:
-                    yield Select([(c, c) for c in CHOICES[key]], value=value, allow_blank=False, compact=True,
+                elif choices:
+                    yield Select([(c, c) for c in choices], value=value, allow_blank=False, compact=True,
                                  id=field_id(key), tooltip=tip)
                 else:
                     yield Input(_fmt(value), id=field_id(key), compact=True, tooltip=tip)
@@ -127,43 +118,31 @@ class NewExperimentScreen(Screen):
     def on_mount(self) -> None:
         self.title = "xlqa · new experiment"
         self.validate()
-        self.initial = self.overrides()
+        self.initial = self.values()
 
-    def value_of(self, key: str) -> str:
+    def value_of(self, key: str):
         widget = self.query_one(f"#{field_id(key)}")
-        if isinstance(widget, GlyphCheckbox):
-            return "true" if widget.value else "false"
-        if isinstance(widget, Select):
-            return str(widget.value)
+        if isinstance(widget, (GlyphCheckbox, Select)):
+            return widget.value
         return widget.value.strip()
 
-    def overrides(self) -> list[str]:
-        """Every field as key=value; an empty field stays empty (never silently the default)."""
-        out = []
-        for fields in self.tabs.values():
-            for key, hint in fields:
-                if key in ("devices", "data.languages"):
-                    continue
-                value = self.value_of(key)
-                if hint is str:  # a TOML string: "3" stays the text 3, quotes and backslashes escaped
-                    value = json.dumps(value, ensure_ascii=False)
-                out.append(f"{key}={value}")
-        langs = [lang for lang in ALL_LANGUAGES if self.query_one(f"#lang-{lang}", GlyphCheckbox).value]
-        out.append(f"data.languages={','.join(langs)}")
+    def values(self) -> dict[str, object]:
+        """Every field by its dotted key, as typed; an empty field stays empty (never silently the default)."""
+        out = {key: self.value_of(key) for fields in self.tabs.values() for key, _ in fields
+               if key not in ("devices", "data.languages")}
+        out["data.languages"] = [lang for lang in ALL_LANGUAGES if self.query_one(f"#lang-{lang}", GlyphCheckbox).value]
         return out
 
     def problems(self, cfg: ExperimentConfig) -> dict[str, str]:
-        """What the config alone cannot know: a teacher checkpoint for distillation, paths that exist."""
-        from engine.preflight import looks_local
+        """What the config alone cannot know: a teacher checkpoint for distillation, paths that exist (the
+        pre-queue check's own rule, without reading the data: that waits for the launch)."""
+        from engine.preflight import missing_paths
         found = {}
         if cfg.train.stage == "distill" and not cfg.model.init_from and not cfg.model.name.startswith(TINY_PREFIX):
             found["model.init_from"] = ("distillation starts from the teacher: set model.init_from to its checkpoint "
                                         "(RUNS/.../teacher/checkpoint or best)")
-        for key, value in (("data.train", cfg.data.train), ("model.init_from", cfg.model.init_from),
-                           ("eval.data_dir", cfg.eval.data_dir), ("data.exclude_qids_from", cfg.data.exclude_qids_from)):
-            if value and value != "synthetic" and not value.startswith("hub:") and looks_local(value) \
-                    and not Path(value).expanduser().exists():
-                found.setdefault(key, f"{key} = {value!r}: no such file or folder")
+        for key, text in missing_paths(cfg).items():
+            found.setdefault(key, text)
         return found
 
     def validate(self) -> bool:
@@ -172,7 +151,7 @@ class NewExperimentScreen(Screen):
             err.display = False
         status = self.query_one("#form-status", Static)
         try:
-            self.config = apply_overrides(_without_tables(self.base), self.overrides())
+            self.config = from_form(_without_tables(self.base), self.values())
             problems = self.problems(self.config)
         except (ConfigError, ValueError) as e:
             self.config, problems = None, {}
@@ -207,6 +186,12 @@ class NewExperimentScreen(Screen):
             self.notify("the form has errors: see the ✗ lines", severity="error")
             return
         from engine.jobs.launch import ensure_scheduler, plan
+        from engine.preflight import preflight
+        problems = preflight(self.config)  # the CLI's pre-queue check: data files parse, suites exist
+        if problems:
+            self.query_one("#form-status", Static).update("✗ nothing was queued: " + "; ".join(problems))
+            self.notify("nothing was queued: " + problems[0], severity="error")
+            return
         ids = plan(self.app.store, self.config, self.value_of("devices"))
         ensure_scheduler(self.app.store)
         self.notify(f"queued runs {', '.join(map(str, ids))}")
@@ -226,11 +211,11 @@ class NewExperimentScreen(Screen):
         except OSError as e:
             self.notify(f"could not save {path}: {e.strerror or e}", severity="error")
             return
-        self.initial = self.overrides()
+        self.initial = self.values()
         self.notify(f"saved {path}")
 
     def action_back(self) -> None:
-        if self.initial is None or self.overrides() == self.initial:
+        if self.initial is None or self.values() == self.initial:
             self.app.pop_screen()
             return
         from xlqa_tui.screens.confirm import ConfirmScreen
