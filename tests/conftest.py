@@ -1,4 +1,7 @@
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,19 @@ def store_url(request, tmp_path):
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """A loopback HTTP server over a temporary folder: (folder, base URL). Stands in for the release hosts."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -1,11 +1,8 @@
 """Machine-readable output, --db anywhere, Parquet, plots, and `data fetch` against a loopback HTTP server."""
 
-import functools
 import gzip
 import hashlib
-import http.server
 import json
-import threading
 import zipfile
 from pathlib import Path
 
@@ -73,21 +70,6 @@ def test_parquet_export_and_a_plot_without_a_coefficient(db, tmp_path):
 
 
 # --- data fetch ------------------------------------------------------------------------------------------
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_root(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
 
 def _serve(root, name, data: bytes):
     (root / name).write_bytes(data)

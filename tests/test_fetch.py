@@ -1,16 +1,12 @@
 """`data fetch` at the library level, against a loopback HTTP server: an archive extraction killed with SIGKILL
 never looks complete, wrong files are refused with a message (size known or not), and SQuAD dev comes alone."""
 
-import functools
 import gzip
 import hashlib
-import http.server
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -21,21 +17,6 @@ from engine.data import fetch as fetch_module
 from engine.data.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_root(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def mlqa_zip(root: Path, fixture_data: Path) -> tuple[fetch_module.Release, dict[str, bytes]]:
