@@ -8,7 +8,6 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from db import Store
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler

@@ -152,7 +152,7 @@ def test_a_read_only_database_can_still_be_read(tmp_path, monkeypatch):
     for url in (f"sqlite:///file:{path}?mode=ro&uri=true", str(path)):
         if url == str(path):  # the mount case: neither the file nor its folder can be written
             real_access = os.access
-            monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).startswith(str(path.parent)) and mode == os.W_OK
+            monkeypatch.setattr(os, "access", lambda p, mode, real_access=real_access: False if str(p).startswith(str(path.parent)) and mode == os.W_OK
                                 else real_access(p, mode))
         store = Store(url)
         assert store.read_only and store.metric_series(run, "loss") == [(1, 2.0)]

@@ -5,7 +5,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import json
 import os
 import signal
 import subprocess

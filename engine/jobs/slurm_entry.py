@@ -32,7 +32,7 @@ def main(argv=None) -> int:
         return 2
     proc = subprocess.Popen(node_command(argv, os.environ))
     for sig in (signal.SIGTERM, signal.SIGUSR2):  # the stop and the time-limit warning reach the workers
-        signal.signal(sig, lambda signum, frame: proc.send_signal(signum))
+        signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
     return proc.wait()
 
 

@@ -65,7 +65,7 @@ def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=No
     if threading.current_thread() is threading.main_thread():
         # in a cluster job, SIGUSR2 is the time-limit or preemption warning: stop as for SIGTERM
         for sig in (signal.SIGTERM, signal.SIGUSR2) if HAND_BACK else (signal.SIGTERM,):
-            previous[sig] = signal.signal(sig, lambda signum, frame: cancellation.request())
+            previous[sig] = signal.signal(sig, lambda signum, _frame: cancellation.request())
     cancellation.reset()
     try:
         return _execute(store, run_id, attempt, extra_sink, store_sink)

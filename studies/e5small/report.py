@@ -223,7 +223,7 @@ def report() -> str:
             result = test(data, a, b)
             for view, label in (("g_xlt", "G-XLT (all)"), ("g_xlt_cross", "G-XLT (cross)"), ("xlt", "XLT")):
                 r = result[view]
-                sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+                sd = lambda side, r=r: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
                 out.append(f"| {title if view == 'g_xlt' else ''} | {label} | {r['a']:.2f}{sd('a')} | {r['b']:.2f}{sd('b')} | "
                            f"{r['delta']:+.2f} | [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}] | {fmt_p(r['p'])} | "
                            f"{fmt_p(r['p_wilcoxon'])} | {r['n']:,} |")
@@ -241,7 +241,7 @@ def report() -> str:
                 "`coef_generation` histograms.", "",
                 "| student | generation | mean | p25 | median | p75 | share in the lowest bin (w < 0.05) |",
                 "|---|---:|---:|---:|---:|---:|---:|"]
-        for n, m in maps:
+        for _, m in maps:
             for g in m["teacher_map"]:
                 out.append(f"| {LABELS[m['variant']]} s{m['seed']} | {g['generation']} | {g['mean']:.3f} | {g['p25']:.3f} | "
                            f"{g['median']:.3f} | {g['p75']:.3f} | {g['zero_share']:.2f} |")

@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.analysis.report import config_diff
 from engine.matrix import build_matrix
 from xlqa_tui.keys import COMPARE
 from xlqa_tui.messages import SignificanceLoaded
@@ -54,7 +53,7 @@ class CompareScreen(Screen):
             run = store.get_run(rid)
             cells = store.eval_cells(rid)
             s = build_matrix(cells).summary() if cells else {}
-            fmt = lambda k: f"{s[k]:.2f}" if k in s else ""
+            fmt = lambda k, s=s: f"{s[k]:.2f}" if k in s else ""
             summary.add_row(str(rid), run["experiment"], run["kind"], fmt("xlt"), fmt("gxlt"), fmt("gxlt_cross"))
         self.draw_curves()
         table = self.query_one("#compare-significance", DataTable)

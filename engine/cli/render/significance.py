@@ -20,7 +20,7 @@ def significance_table(result: dict, name_a: str = "A", name_b: str = "B") -> Ta
         if view not in result:
             continue
         r = result[view]
-        sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+        sd = lambda side, r=r: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
         lo, hi = r["ci95"]
         style = "green" if lo > 0 else "red" if hi < 0 else ""
         table.add_row(LABELS[view], f"{r['a']:.2f}{sd('a')}", f"{r['b']:.2f}{sd('b')}",
