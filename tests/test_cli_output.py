@@ -176,7 +176,8 @@ def test_a_sweeps_runs_keep_one_line_each_at_80_columns(db):
         point = f"data.ntl={ntl} distill.temperature={t} train.seed=42"
         exp = store.create_experiment(f"paper-xquad-to-mlqa {point}")   # as `sweep` names a point's experiment
         for kind in ("sample", "distill", "evaluate"):
-            store.create_run(exp, kind, {**cfg, "sweep": "paper-xquad-to-mlqa", "grid_point": point})
+            store.create_run(exp, kind, {**cfg, "sweep": "paper-xquad-to-mlqa", "grid_point": point},
+                             output_dir=f"/nonexistent/{exp}/{kind}")
     out = CliRunner().invoke(main, ["--db", path, "list"], terminal_width=80)
     rows = out.output.splitlines()[1:11]
     assert out.exit_code == 0 and all(row.split()[0].isdigit() for row in rows)          # no run wraps

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from db.store import Store
+from db.store import ANY_CHECKPOINT, PREFERRED_CHECKPOINT, Store
 from engine.matrix import build_matrix, delta
 
 
@@ -16,7 +16,7 @@ def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None
     if not suites:
         return None, []
     suite = suite or suites[0]["suite"]
-    return suite, store.eval_cells(run_id, suite, step=step, checkpoint=None if step is None else "")
+    return suite, store.eval_cells(run_id, suite, step=step, checkpoint=PREFERRED_CHECKPOINT if step is None else ANY_CHECKPOINT)
 
 
 def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from db.session import StoreError
+from db.states import LIVE
 from db.store import Store, age_seconds
 from engine.jobs.devices import DeviceError, Usable, cpu_threads, pick_gpus, usable_gpus, worker_env
 from engine.jobs.launch import pythonpath
@@ -168,7 +169,7 @@ class Scheduler:
                     self.mark_lost()
                     self.fail_blocked()
                     self.start_ready()
-                    if not self.store.runs_with_status("queued", "running") and not self.children:
+                    if not self.store.runs_with_status(*LIVE) and not self.children:
                         break
                 except StoreError as e:  # a locked or briefly unreachable database: try again next poll
                     print(f"scheduler: {e}; retrying", flush=True)
