@@ -8,9 +8,9 @@ import math
 from collections import defaultdict
 
 from db.store import Store
-from engine.significance import VIEWS, compare, macro_mean, pair
+from engine.scoring.summary import VIEWS, macro_mean
+from engine.significance import compare, pair
 
-LABELS = {"g_xlt": "G-XLT (all cells)", "g_xlt_cross": "G-XLT (cross cells)", "xlt": "XLT"}
 IGNORED = ("name", "output_dir", "train.seed", "grid_point")  # what may differ inside a seed group
 
 
@@ -145,7 +145,7 @@ def summary_table(store: Store, run_ids: list[int], keys: list[str], suite: str 
             vals = [macro_mean(store.eval_cells(i, first_suite), view, metric) for i in ids]
             vals = [v for v in vals if not math.isnan(v)]
             if vals:
-                per_view[view] = {"mean": sum(vals) / len(vals),
+                per_view[view.name] = {"mean": sum(vals) / len(vals),
                                   "sd": (sum((v - sum(vals) / len(vals)) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
                                   if len(vals) > 1 else 0.0}
         row = {"value": list(value), "runs": ids, "seeds": len(ids), **per_view}
