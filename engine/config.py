@@ -7,7 +7,6 @@ out-of-range values raise ConfigError naming the key.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -295,9 +294,6 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
     def to_toml(self) -> str:
         import tomli_w

@@ -91,7 +91,7 @@ def significance(store: Store, runs_a: list[int], runs_b: list[int], suite: str 
                 raise ValueError(f"run {e} has no cells of suite {suite}")
             rows = store.question_scores(e, suite)
             if not rows:
-                raise ValueError(f"run {e} has no per-question scores (evaluated by an xlqa before 0.2): "
+                raise ValueError(f"run {e} has no per-question scores (its evaluation predates them): "
                                  f"evaluate it again (train.stage = evaluate) to test differences")
             groups.append(rows)
             cells.append(scored)

@@ -55,7 +55,7 @@ class RunDetailScreen(Screen):
             with TabPane("4 log", id="log"):
                 yield Log(id="log-tail", max_lines=500)
             with TabPane("5 system", id="system"):
-                yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics (xlqa < 0.2)")
+                yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics for this run")
                 yield Chart("GPU utilisation % and memory (GB)", id="gpu-chart", empty="no GPU on this run's machine")
         yield Footer()
 
