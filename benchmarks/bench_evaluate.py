@@ -38,7 +38,7 @@ def main():
         model, tokenizer = load_model_and_tokenizer(args.model)
     else:
         from engine.pipeline import tokenizer_texts
-        from engine.presets import tiny_config
+        from engine.testing import tiny_config
         print(f"no model at {args.model}: a tiny BERT (256 hidden, 4 layers) stands in")
         model, tokenizer = load_model_and_tokenizer("tiny-bert:256:4", tokenizer_texts(tiny_config()))
     model.eval()

@@ -15,7 +15,7 @@ from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records
 from engine.sink import NullSink
 from engine.train import train
-from engine.presets import tiny_config
+from engine.testing import tiny_config
 
 
 def timed(cfg, feats, tok, sink, out):

@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def as_dict(obj) -> dict:
+    """A row's columns as a plain dict: what the store hands out, so no ORM object crosses threads."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -35,6 +40,7 @@ class Run(Base):
         CheckConstraint(f"kind IN {RUN_KINDS}", name="ck_run_kind"),
         CheckConstraint(f"status IN {RUN_STATUSES}", name="ck_run_status"),
         Index("ix_run_status", "status"),
+        Index("ix_run_sweep", "sweep"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
@@ -65,6 +71,8 @@ class Run(Base):
     pgid: Mapped[int | None] = mapped_column(Integer, nullable=True)   # a detached worker's process group
     executor: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
     external_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # e.g. the Slurm job id
+    # the sweep the run belongs to ("" for none), a column so listing a sweep never scans the config JSON
+    sweep: Mapped[str] = mapped_column(String(200), default="", server_default="")
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
 
 

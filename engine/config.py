@@ -298,9 +298,6 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     def to_toml(self) -> str:
         import tomli_w
         return tomli_w.dumps(self.to_dict())

@@ -45,7 +45,7 @@ class DryRunReport:
 
 def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     from engine.features import tokenize
-    from engine.losses import ce_loss, coefficient_per_example, distillation_loss
+    from engine.losses import coefficient_per_example, step_loss
     from engine.modeling import load_model_and_tokenizer, parse_tiny
     from engine.pipeline import dev_records, tokenizer_texts, trained_qids, training_records
     from engine.sampling import pair_counts
@@ -76,11 +76,9 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         te = masked_logits(t_out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
         coef = coefficient_per_example(dc.coefficient, ts, te, batch["start_positions"], batch["end_positions"],
                                        dc.k, dc.window)
-        parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
-                                  mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce, a_kl=dc.a_kl,
-                                  direction=dc.kl_direction)
+        parts = step_loss(s, e, batch, tc.stage, dc, (ts, te, coef))
     else:
-        parts = {"loss": ce_loss(s, e, batch["start_positions"], batch["end_positions"])}
+        parts = step_loss(s, e, batch, tc.stage, dc)
     parts["loss"].backward()
     losses = {k: float(v.detach()) for k, v in parts.items()}
     if not all(math.isfinite(v) for v in losses.values()):

@@ -17,11 +17,15 @@ example whose answer is not found among them (engine/labels.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import cancel
 from engine.labels import legacy_span, window_label
+
+if TYPE_CHECKING:  # annotations only: a config loads without torch
+    import torch
 
 STRIDE_MODES = ("overlap", "step")
 PADDINGS = ("dynamic", "max_length")

@@ -89,3 +89,18 @@ def distillation_loss(student_start, student_end, teacher_start, teacher_end, st
         w = coef.mean() if batch_coef is None else batch_coef
         weighted = w * kl
     return {"loss": a_ce * ce + a_kl * weighted, "loss_ce": ce, "loss_kl": kl, "coef": w}
+
+
+def step_loss(start_logits, end_logits, batch: dict, stage: str, distill, teacher=None,
+              batch_coef: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The training step's loss on the student's (masked) logits, as training and the dry run compute it.
+    `teacher`: (start, end, coef) of the teacher for these features, or None (no teacher yet: cross-entropy,
+    weighted by distill.a_ce in a distill stage). `distill`: the config's distill section."""
+    starts, ends = batch["start_positions"], batch["end_positions"]
+    if teacher is not None:
+        ts, te, coef = teacher
+        return distillation_loss(start_logits, end_logits, ts, te, starts, ends, coef, mode=distill.coefficient,
+                                 temperature=distill.temperature, a_ce=distill.a_ce, a_kl=distill.a_kl,
+                                 direction=distill.kl_direction, batch_coef=batch_coef)
+    ce = ce_loss(start_logits, end_logits, starts, ends)
+    return {"loss": ce * distill.a_ce if stage == "distill" else ce, "loss_ce": ce}

@@ -3,7 +3,6 @@ with a WordPiece tokenizer trained on the fly (the offline default)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterable
 
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, BertConfig, BertForQuestionAnswering, PreTrainedTokenizerFast
@@ -89,9 +88,3 @@ def load_model_and_tokenizer(name: str, train_texts: Iterable[str] | None = None
     return model, tokenizer
 
 
-def save_model(model, tokenizer, path: str | Path) -> Path:
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path

@@ -29,7 +29,6 @@ from engine.train.loop import make_accelerator
 @dataclass
 class StageResult:
     global_step: int
-    best_dev_gxlt: float
     best_dir: str | None
     final: dict          # suite -> summary (xlt, gxlt, gxlt_cross) on the best checkpoint
 
@@ -223,7 +222,7 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     output_dir = Path(output_dir)
     if cfg.train.stage == "evaluate":
         final = run_evaluate(cfg, cfg.model.source, sink, output_dir=output_dir)
-        return StageResult(0, float("nan"), None, final)
+        return StageResult(0, None, final)
     acc = accelerator or make_accelerator(cfg)
     records = training_records(cfg)
     if acc.is_main_process:
@@ -233,4 +232,4 @@ def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     if acc.is_main_process and (cfg.eval.suites or cfg.eval.xlt_suites):
         final = run_evaluate(cfg, scored_checkpoint(cfg, output_dir), sink, result.global_step, acc.device,
                              trained_qids(records), output_dir)
-    return StageResult(result.global_step, result.best_score, str(result.best_dir) if result.best_dir else None, final)
+    return StageResult(result.global_step, str(result.best_dir) if result.best_dir else None, final)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from engine.data.records import records_to_dataset
 
 
 def draw_languages(qid: str, available: list[str], ntl: int, seed: int, en_centric: bool = True) -> list[str]:
@@ -52,10 +51,6 @@ def sample_cross_lingual(table, languages: list[str], ntl: int, seed: int = 0, e
                 out.append({**ctx, "id": f"{qid}_{lq}-{lc}", "qid": qid, "lang_q": lq, "lang_c": lc,
                             "question": rows[lq]["question"]})
     return out
-
-
-def sample_dataset(table, languages, ntl, seed=0, en_centric=True):
-    return records_to_dataset(sample_cross_lingual(table, languages, ntl, seed, en_centric))
 
 
 def pair_counts(records) -> dict[tuple[str, str], int]:

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-VIEWS = {"g_xlt": "all cells", "g_xlt_cross": "cross-language cells", "xlt": "same-language cells"}
+from engine.scoring.summary import BY_NAME, macro_mean
+
+NAMES = tuple(BY_NAME)  # the views (engine/scoring/summary.py), as the results are keyed
 CHUNK = 200  # resamples per vectorised block (memory ~ CHUNK x items x 8 bytes)
 
 
@@ -55,14 +57,7 @@ def _metric_index(metric: str) -> int:
 
 
 def _view_mask(strata: list[tuple], view: str) -> np.ndarray:
-    same = np.array([q == c for _, q, c in strata], dtype=bool)
-    return {"g_xlt": np.ones(len(strata), dtype=bool), "g_xlt_cross": ~same, "xlt": same}[view]
-
-
-def macro_mean(cells: list[dict], view: str, metric: str) -> float:
-    key = "f1" if metric == "f1" else "exact_match"
-    vals = [c[key] for c in cells if view == "g_xlt" or (c["lang_q"] == c["lang_c"]) == (view == "xlt")]
-    return float(np.mean(vals)) if vals else float("nan")
+    return np.array([BY_NAME[view].selects(q, c) for _, q, c in strata], dtype=bool)
 
 
 def pair(groups_a: list[list[tuple]], groups_b: list[list[tuple]], metric: str = "f1",
@@ -96,11 +91,11 @@ def pair(groups_a: list[list[tuple]], groups_b: list[list[tuple]], metric: str =
     cluster = np.array([clusters.setdefault(k[3], len(clusters)) for k in keys], dtype=np.int64)
     paired = Paired(np.asarray(a, dtype=np.float64)[order], np.asarray(b, dtype=np.float64)[order], stratum, cluster,
                     list(strata_index), only_a, only_b)
-    for view in VIEWS:
+    for view in NAMES:
         for cells, reported, sd, side in ((cells_a, paired.reported_a, paired.sd_a, paired.a),
                                           (cells_b, paired.reported_b, paired.sd_b, paired.b)):
             if cells:
-                per_seed = [macro_mean(c, view, metric) for c in cells]
+                per_seed = [macro_mean(c, BY_NAME[view], metric) for c in cells]
             else:  # no stored cells: each seed's macro mean of the paired items
                 mask = _view_mask(paired.strata, view)
                 seeds = np.array([st[0] for st in paired.strata])
@@ -140,10 +135,10 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
     d = paired.b - paired.a
     n_clusters = int(paired.cluster.max()) + 1
     starts = _starts(paired)
-    masks = {view: _view_mask(paired.strata, view) for view in VIEWS}
+    masks = {view: _view_mask(paired.strata, view) for view in NAMES}
     observed_cells = _stratum_means(d[None, :], np.ones((1, paired.n)), starts)[0]
-    observed = {view: _macro_over(observed_cells[None, :], masks[view])[0] for view in VIEWS}
-    boot, flips, cell_boot = {v: [] for v in VIEWS}, {v: [] for v in VIEWS}, []
+    observed = {view: _macro_over(observed_cells[None, :], masks[view])[0] for view in NAMES}
+    boot, flips, cell_boot = {v: [] for v in NAMES}, {v: [] for v in NAMES}, []
     for lo in range(0, resamples, CHUNK):
         r = min(CHUNK, resamples - lo)
         draws = rng.integers(0, n_clusters, size=(r, n_clusters))
@@ -153,13 +148,13 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
         boot_means = _stratum_means(np.broadcast_to(d, weights.shape), weights, starts)
         signs = (rng.integers(0, 2, size=(r, n_clusters)) * 2.0 - 1.0)[:, paired.cluster]
         flip_means = np.add.reduceat(d[None, :] * signs, starts, axis=1) / np.diff(np.r_[starts, paired.n])
-        for view in VIEWS:
+        for view in NAMES:
             boot[view].append(_macro_over(boot_means, masks[view]))
             flips[view].append(_macro_over(flip_means, masks[view]))
         if per_cell:
             cell_boot.append(boot_means)
     out = {}
-    for view in VIEWS:
+    for view in NAMES:
         mask = masks[view]
         if not mask.any():
             continue

@@ -30,22 +30,6 @@ class NullSink:
     def flush(self): pass
 
 
-class MemorySink(NullSink):
-    """Keeps everything in lists (tests, notebooks)."""
-
-    def __init__(self):
-        self.metrics, self.histograms, self.pairs, self.evals, self.artifacts = [], [], [], [], []
-
-    def log_metrics(self, step, values, context=""): self.metrics.append((step, dict(values)))
-    def log_histogram(self, key, step, values, generation=None): self.histograms.append((key, step, np.asarray(values), generation))
-    def log_pair_stats(self, generation, key, rows): self.pairs.append((generation, key, list(rows)))
-    def log_eval(self, step, suite, cells): self.evals.append((step, suite, list(cells)))
-    def log_artifact(self, kind, path, step, size=None): self.artifacts.append((kind, path, step))
-
-    def series(self, key):
-        return [(s, v[key]) for s, v in self.metrics if key in v]
-
-
 class FanoutSink:
     """Sends every call to each sink (e.g. the store and a progress bar)."""
 

@@ -131,14 +131,3 @@ def generate(n_paragraphs: int = 200, languages=LANGS, seed: int = 0, questions_
     return records_to_dataset(records)
 
 
-def write_folder(folder, n_paragraphs: int = 200, languages=LANGS, seed: int = 0) -> list:
-    """Write one SQuAD-format file per language (XQuAD layout `synthetic.L.json`), ids = qids."""
-    from pathlib import Path
-
-    from engine.data.records import to_squad_json, write_json
-    table = generate(n_paragraphs, languages, seed)
-    paths = []
-    for lang in languages:
-        rows = [{**r, "id": r["qid"]} for r in table if r["lang_c"] == lang]
-        paths.append(write_json(to_squad_json(rows), Path(folder) / f"synthetic.{lang}.json"))
-    return paths

@@ -8,7 +8,7 @@ from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records
 from engine.train import train
-from engine.sink import MemorySink
+from engine.testing import MemorySink
 from engine.train.loop import make_accelerator
 from tests.helpers import tiny_config
 

@@ -1,5 +1,5 @@
-"""Small configs shared by the training, store and job tests (engine.presets, so benchmarks can use them)."""
+"""Small configs shared by the training, store and job tests (engine.testing, so benchmarks can use them)."""
 
-from engine.presets import tiny_config
+from engine.testing import tiny_config
 
 __all__ = ["tiny_config"]

@@ -9,7 +9,8 @@ import torch
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts
 from engine.train.checkpoint import (STATE_FILE, complete_checkpoints, latest_checkpoint, load_state, position_name,
-                                     promote_best, publish, resume_point, save_checkpoint, write_partial)
+                                     promote_best, resume_point, write_partial)
+from engine.testing import save_checkpoint
 from engine.train.teacher_cache import TeacherCache
 from tests.helpers import tiny_config
 

@@ -138,7 +138,7 @@ def test_a_dry_run_that_cannot_reach_its_data_ends_in_one_line(tmp_path, monkeyp
     import engine.dryrun
     import tomli_w
 
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
 
     def unreachable(cfg):
         raise DataError("hub:xquad", "the hub could not provide google/xquad",

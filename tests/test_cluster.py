@@ -8,7 +8,6 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from db import Store
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler
@@ -77,7 +76,7 @@ def test_slurm_with_sqlite_is_refused_naming_both_ways_out(env, tmp_path):
     result = CliRunner().invoke(main, ["launch", str(path), "--executor", "slurm", "--partition", "gpu"])
     assert result.exit_code == 2 and "needs a server database" in result.output
     assert "--db postgresql+psycopg://" in result.output and "--executor local" in result.output
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     one_node = job_command({"id": 7, "kind": "distill"}, "postgresql://x", 3, tiny_config("distill", slurm={"gpus_per_node": 4}))
     assert one_node[1:5] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=4"]
     assert one_node[5:7] == ["-m", "engine.jobs.worker"]  # a module, not a script path

@@ -68,6 +68,23 @@ def test_a_v0_1_0_database_is_upgraded_on_open_and_keeps_every_row(store_url, tm
         assert os.path.exists(f"{path}.{V0_1_0}.bak")
 
 
+def test_an_older_runs_sweep_moves_from_its_config_to_the_indexed_column(store_url):
+    """0006_run_sweep fills run.sweep from each existing run's config, so sweeps are listed without the JSON."""
+    v0_1_0_database(store_url)
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO run (id, experiment_id, kind, status, config, devices, assigned_devices, host, created_at, "
+            "step, total_steps, cancel_requested, resume, error, hint, output_dir, git_commit, versions, seed) VALUES "
+            "(2, 1, 'sample', 'done', '{\"sweep\": \"grid-T\", \"grid_point\": \"T=2\"}', '', '', 'h', :t, 0, 0, "
+            "false, false, '', '', '/runs/y', 'df84b0e', '{}', 0)"), {"t": NOW})
+    engine.dispose()
+    store = Store(store_url)
+    assert (store.get_run(1)["sweep"], store.get_run(2)["sweep"]) == ("", "grid-T")
+    assert store.sweep_counts() == {"grid-T": {"done": 1}}
+    assert [r["id"] for r in store.all_runs(sweep="grid-T")] == [2]
+
+
 def test_migrations_build_exactly_the_models(store_url):
     """Upgrading from v0.1.0 gives the schema the models describe: a model change without a migration fails."""
     v0_1_0_database(store_url)
@@ -152,7 +169,7 @@ def test_a_read_only_database_can_still_be_read(tmp_path, monkeypatch):
     for url in (f"sqlite:///file:{path}?mode=ro&uri=true", str(path)):
         if url == str(path):  # the mount case: neither the file nor its folder can be written
             real_access = os.access
-            monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).startswith(str(path.parent)) and mode == os.W_OK
+            monkeypatch.setattr(os, "access", lambda p, mode, real_access=real_access: False if str(p).startswith(str(path.parent)) and mode == os.W_OK
                                 else real_access(p, mode))
         store = Store(url)
         assert store.read_only and store.metric_series(run, "loss") == [(1, 2.0)]

@@ -11,7 +11,7 @@ from engine.evaluate import score_cells, suite_records
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import cap_by_question, run_evaluate, tokenizer_texts
 from engine.scoring import score_records
-from engine.sink import MemorySink
+from engine.testing import MemorySink
 from tests.helpers import tiny_config
 
 

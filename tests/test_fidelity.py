@@ -193,7 +193,7 @@ def test_the_evaluation_config_scores_a_checkpoint_end_to_end(tmp_path, fixture_
     in the 7 (the fixtures have no MLQA-test)."""
     from engine.modeling import load_model_and_tokenizer
     from engine.pipeline import run_stage, tokenizer_texts
-    from engine.sink import MemorySink
+    from engine.testing import MemorySink
     texts = tokenizer_texts(tiny_config("teacher", eval={"languages": ["en"]}))
     texts += list(load_squad_file(fixture_data / "tydiqa/dev/korean_tydiqa_dev.json.gz")["context"])
     model, tok = load_model_and_tokenizer("tiny-bert:32:1", texts, seed=0, vocab_size=2000)

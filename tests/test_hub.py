@@ -171,7 +171,7 @@ def test_the_issue_numbers_on_the_full_data(full_data):
 def test_training_refuses_a_span_that_does_not_hold_its_answer(tmp_path, fixture_data):
     """Rows that skipped the check (an old sample file, records built in a notebook) never reach the labels."""
     from engine.pipeline import run_train
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     rows = _simulated_hub(fixture_data / "xquad/xquad.ar.json.gz")          # 14 of 62 point off
     records = [{**r, "qid": r["id"], "lang_q": "ar", "lang_c": "ar"} for r in rows]
     cfg = tiny_config("teacher", train={"epochs": 1, "max_steps": 1})
@@ -189,7 +189,7 @@ def test_a_run_records_the_hub_ids_and_revisions():
 
 def test_preflight_names_a_hub_spec_that_cannot_exist_before_anything_is_queued():
     from engine.preflight import preflight
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     assert not [p for p in preflight(tiny_config("teacher", data={"train": "hub:squad"})) if "hub:" in p]
     problems = preflight(tiny_config("teacher", data={"train": "hub:xquad:train"}))
     assert any("data.train: hub:xquad:train: xquad has no split 'train'" in p for p in problems), problems

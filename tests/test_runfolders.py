@@ -96,7 +96,7 @@ def test_a_scheduled_run_writes_only_into_its_folder(tmp_path, monkeypatch, stor
     monkeypatch.chdir(scheduled_from)
     Scheduler(store, poll=0.2).loop(max_seconds=240)
     run = store.get_run(sample)
-    folder = launched_from / "runs" / f"exp0001-stay" / "sample"
+    folder = launched_from / "runs" / "exp0001-stay" / "sample"
     assert run["status"] == "done", (folder / "worker.log").read_text()
     assert Path(run["output_dir"]) == folder
     assert {"worker.log", "train_data.json.gz"} <= {p.name for p in folder.iterdir()}

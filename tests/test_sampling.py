@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from engine.data import load_path
-from engine.sampling import pair_counts, sample_cross_lingual
+from engine.sampling import sample_cross_lingual
 
 LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
 

@@ -229,7 +229,7 @@ def test_a_restarted_scheduler_finds_its_jobs_again(cluster):
 
 
 def test_the_multi_node_command_line_whole():
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     cfg = tiny_config("distill", slurm={"gpus_per_node": 4, "nodes": 2})
     worker = ["-m", "engine.jobs.worker", "--db", "postgresql://x", "--run", "7", "--attempt", "3"]
     assert job_command({"id": 7, "kind": "distill"}, "postgresql://x", 3, cfg) == [
@@ -295,7 +295,7 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
 
 def test_sbatch_refusals_name_the_key_and_a_time_limit_too_short_is_refused_at_launch(cluster):
     from engine.jobs.executors import submit
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     tmp_path, store = cluster
     run = {"id": 1, "kind": "distill", "output_dir": str(tmp_path / "refused")}
     for slurm, key in (({"gpus_per_node": 1}, "slurm.gpus_per_node"), ({"cpus_per_task": 512}, "slurm.cpus_per_task")):

@@ -190,3 +190,23 @@ def test_a_failed_flush_keeps_its_rows_and_the_next_one_writes_them_once(store_u
     assert len(store.eval_cells(run)) == 1 and sink.pending() == 0
     sink.close()
     assert store.metric_series(run, "loss") == [(1, 3.0), (2, 2.0)] and flaky.calls == 3
+
+
+def test_an_evaluation_is_chosen_by_explicit_checkpoint_values(store_url):
+    """PREFERRED_CHECKPOINT: the 'best' cells if there are any, else the last step's; ANY_CHECKPOINT: whichever
+    was scored at the step; a value that is neither a checkpoint nor one of these is an error, not a filter."""
+    from db.store import ANY_CHECKPOINT, PREFERRED_CHECKPOINT
+    store = Store(store_url)
+    run = make_run(store)
+    cell = {"suite": "x", "split": "", "lang_q": "en", "lang_c": "en", "n": 1, "exact_match": 1.0}
+    store.write_batch(run, evals=[{**cell, "step": 4, "checkpoint": "step", "f1": 10.0},
+                                  {**cell, "step": 8, "checkpoint": "step", "f1": 20.0}])
+    assert [c["f1"] for c in store.eval_cells(run, "x")] == [20.0]           # no best yet: the last step's
+    store.write_batch(run, evals=[{**cell, "step": 6, "checkpoint": "best", "f1": 30.0}])
+    assert [c["f1"] for c in store.eval_cells(run, "x", PREFERRED_CHECKPOINT)] == [30.0]
+    assert [c["f1"] for c in store.eval_cells(run, "x", "step")] == [20.0]
+    assert [c["f1"] for c in store.eval_cells(run, "x", ANY_CHECKPOINT, step=4)] == [10.0]
+    assert [c["f1"] for c in store.eval_cells(run, "x", ANY_CHECKPOINT)] == [20.0]
+    for bad in ("", None, "latest"):
+        with pytest.raises(ValueError, match="checkpoint"):
+            store.eval_cells(run, "x", bad)

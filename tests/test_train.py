@@ -11,7 +11,7 @@ from engine.features import tokenize
 from engine.losses import distillation_loss
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import run_stage, tokenizer_texts, training_records
-from engine.sink import MemorySink
+from engine.testing import MemorySink
 from engine.train.loop import Cancelled
 from engine.train.teacher_cache import compute_teacher, masked_logits
 from tests.helpers import tiny_config

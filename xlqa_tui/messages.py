@@ -9,7 +9,6 @@ from textual.message import Message
 class RunsLoaded(Message):
     rows: list[dict]
     total: int = 0
-    total: int = 0
 
 
 @dataclass

@@ -1,4 +1,4 @@
--- xlqa schema 0005_run_executor (postgresql); made by `python -m db.migrate --dump`
+-- xlqa schema 0006_run_sweep (postgresql); made by `python -m db.migrate --dump`
 
 CREATE TABLE experiment (
 	id SERIAL NOT NULL, 
@@ -46,6 +46,7 @@ CREATE TABLE run (
 	pgid INTEGER, 
 	executor VARCHAR(16) DEFAULT 'local' NOT NULL, 
 	external_id VARCHAR(64) DEFAULT '' NOT NULL, 
+	sweep VARCHAR(200) DEFAULT '' NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ck_run_kind CHECK (kind IN ('sample', 'teacher', 'distill', 'evaluate')), 
 	CONSTRAINT ck_run_status CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled', 'lost')), 
@@ -54,6 +55,8 @@ CREATE TABLE run (
 );
 
 CREATE INDEX ix_run_status ON run (status);
+
+CREATE INDEX ix_run_sweep ON run (sweep);
 
 CREATE TABLE artifact (
 	id SERIAL NOT NULL, 

@@ -7,8 +7,9 @@ import csv
 import io
 import json
 
-from db.store import Store
+from db.store import ANY_CHECKPOINT, PREFERRED_CHECKPOINT, Store
 from engine.matrix import build_matrix, delta
+from engine.scoring.summary import G_XLT, G_XLT_CROSS, VIEWS, XLT
 
 
 def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None):
@@ -16,7 +17,7 @@ def _cells(store: Store, run_id: int, suite: str | None, step: int | None = None
     if not suites:
         return None, []
     suite = suite or suites[0]["suite"]
-    return suite, store.eval_cells(run_id, suite, step=step, checkpoint=None if step is None else "")
+    return suite, store.eval_cells(run_id, suite, step=step, checkpoint=PREFERRED_CHECKPOINT if step is None else ANY_CHECKPOINT)
 
 
 def config_diff(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object, object]]:
@@ -60,8 +61,7 @@ def compare_json(store: Store, run_a: int, run_b: int, suite: str | None) -> dic
            "config_diff": [{"key": k, "a": va, "b": vb} for k, va, vb in config_diff(a["config"], b["config"])]}
     if ca and cb:
         sa, sb = build_matrix(ca).summary(), build_matrix(cb).summary()
-        out["summary"] = {view: {"a": sa[k], "b": sb[k], "delta": sb[k] - sa[k]}
-                          for view, k in (("g_xlt", "gxlt"), ("g_xlt_cross", "gxlt_cross"), ("xlt", "xlt"))}
+        out["summary"] = {v.name: {"a": sa[v.key], "b": sb[v.key], "delta": sb[v.key] - sa[v.key]} for v in VIEWS}
     return out
 
 
@@ -74,7 +74,7 @@ def matrix_json(store: Store, run_id: int, suite: str | None, metric: str, step:
     return {"run": run_id, "suite": suite, "metric": metric, "checkpoint": cells[0]["checkpoint"], "step": cells[0]["step"],
             "cells": [{"lang_q": c["lang_q"], "lang_c": c["lang_c"], "n": c["n"], "exact_match": c["exact_match"],
                        "f1": c["f1"]} for c in cells],
-            "summary": {"xlt": s["xlt"], "g_xlt": s["gxlt"], "g_xlt_cross": s["gxlt_cross"]}}
+            "summary": {v.name: s[v.key] for v in (XLT, G_XLT, G_XLT_CROSS)}}
 
 
 def long_rows(store: Store, run_id: int) -> list[dict]:

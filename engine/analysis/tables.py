@@ -9,9 +9,9 @@ from collections import defaultdict
 
 from db.store import Store
 from engine.config import LAUNCH_KEYS
-from engine.significance import VIEWS, compare, macro_mean, pair
+from engine.scoring.summary import VIEWS, macro_mean
+from engine.significance import compare, pair
 
-LABELS = {"g_xlt": "G-XLT (all cells)", "g_xlt_cross": "G-XLT (cross cells)", "xlt": "XLT"}
 # what may differ inside a seed group: its seed, its name and how it was launched (engine.config.LAUNCH_KEYS)
 IGNORED = ("name", "train.seed", *LAUNCH_KEYS)
 
@@ -93,7 +93,7 @@ def significance(store: Store, runs_a: list[int], runs_b: list[int], suite: str 
                 raise ValueError(f"run {e} has no cells of suite {suite}")
             rows = store.question_scores(e, suite)
             if not rows:
-                raise ValueError(f"run {e} has no per-question scores (evaluated by an xlqa before 0.2): "
+                raise ValueError(f"run {e} has no per-question scores (its evaluation predates them): "
                                  f"evaluate it again (train.stage = evaluate) to test differences")
             groups.append(rows)
             cells.append(scored)
@@ -147,7 +147,7 @@ def summary_table(store: Store, run_ids: list[int], keys: list[str], suite: str 
             vals = [macro_mean(store.eval_cells(i, first_suite), view, metric) for i in ids]
             vals = [v for v in vals if not math.isnan(v)]
             if vals:
-                per_view[view] = {"mean": sum(vals) / len(vals),
+                per_view[view.name] = {"mean": sum(vals) / len(vals),
                                   "sd": (sum((v - sum(vals) / len(vals)) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
                                   if len(vals) > 1 else 0.0}
         row = {"value": list(value), "runs": ids, "seeds": len(ids), **per_view}

@@ -40,7 +40,7 @@ def fail_on_bad_input(fn):
     return wrapper
 
 
-def _remember_db(ctx, param, value):
+def _remember_db(ctx, _param, value):
     # --db after the command wins over --db before it; both land in one place
     if value:
         ctx.find_root().meta[DB_KEY] = value

@@ -13,6 +13,7 @@ import signal
 import socket
 from pathlib import Path
 
+from db.states import RESUMABLE
 from db.store import Store
 
 
@@ -44,7 +45,7 @@ def cancel_run(store: Store, run_id: int) -> str:
     if run["status"] == "cancelled":
         return f"run {run_id} cancelled (it had not started)"
     if run["status"] != "running":
-        tip = f"; `xlqa-run resume {run_id}` continues it" if run["status"] in ("lost", "failed") else ""
+        tip = f"; `xlqa-run resume {run_id}` continues it" if run["status"] in RESUMABLE else ""
         return f"run {run_id} is {run['status']}: nothing to cancel{tip}"
     if run["executor"] == "slurm":
         from engine.jobs.executors import cancel_job

@@ -10,6 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from db.states import TRAINING_KINDS
+from engine.jobs.commands import worker_args, worker_command
+
 EXECUTORS = ("local", "slurm", "submitit-local")
 REPO = Path(__file__).resolve().parents[2]
 # Slurm states after which the job will never write again. A job that failed on its own makes its run
@@ -63,18 +66,17 @@ def check_launch(executor: str, url: str, cfg) -> None:
 
 def job_command(run: dict, db_url: str, attempt: int, cfg) -> list[str]:
     """The command a Slurm job runs (once per node): the worker, under accelerate for several GPUs/nodes."""
-    base = ["-m", "engine.jobs.worker", "--db", db_url, "--run", str(run["id"]), "--attempt", str(attempt)]
     gpus, nodes = cfg.slurm.gpus_per_node, cfg.slurm.nodes
-    if run["kind"] in ("teacher", "distill") and nodes > 1:
-        return [sys.executable, "-m", "engine.jobs.slurm_entry", "--gpus-per-node", str(gpus), *base]
-    if run["kind"] in ("teacher", "distill") and gpus > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_processes={gpus}", *base]
-    return [sys.executable, *base]
+    trains = run["kind"] in TRAINING_KINDS
+    if trains and nodes > 1:  # slurm_entry starts each node's launcher with its rank
+        return [sys.executable, "-m", "engine.jobs.slurm_entry", "--gpus-per-node", str(gpus),
+                *worker_args(run["id"], db_url, attempt)]
+    return worker_command(run["id"], db_url, attempt, gpus=gpus if trains else 1)
 
 
 def resources(run: dict, cfg) -> dict:
     """What a run's job asks Slurm for: sampling needs no GPU, evaluation one, training all of them."""
-    trains = run["kind"] in ("teacher", "distill")
+    trains = run["kind"] in TRAINING_KINDS
     gpus = cfg.slurm.gpus_per_node if trains else (min(1, cfg.slurm.gpus_per_node) if run["kind"] == "evaluate" else 0)
     return {"nodes": cfg.slurm.nodes if trains else 1, "gpus_per_node": gpus, "cpus_per_task": cfg.slurm.cpus_per_task}
 

@@ -31,7 +31,7 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
     exp_id = store.create_experiment(cfg.name)
     root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
     config, commit, vers = cfg.to_dict(), git_commit(), versions()
-    common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers, executor=executor)
+    common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers, executor=executor, sweep=cfg.sweep)
     if cfg.train.stage == "evaluate":
         return [store.create_run(exp_id, "evaluate", config, depends_on=after, devices=devices,
                                  output_dir=str(root / "evaluate"), **common)]

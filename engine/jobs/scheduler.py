@@ -17,20 +17,17 @@ import time
 from pathlib import Path
 
 from db.session import StoreError
+from db.states import LIVE
 from db.store import Store, age_seconds
+from engine.jobs import commands
 from engine.jobs.devices import DeviceError, Usable, cpu_threads, pick_gpus, usable_gpus, worker_env
 from engine.jobs.launch import pythonpath
 from engine.jobs.liveness import holder_alive, log_tail, reap_stale
 
 
 def worker_command(run: dict, db_url: str, gpus: list[int], port: int, attempt: int | None = None) -> list[str]:
-    base = ["-m", "engine.jobs.worker", "--db", db_url, "--run", str(run["id"])]
-    if attempt is not None:
-        base += ["--attempt", str(attempt)]
-    if len(gpus) > 1:  # DDP across the job's GPUs; rank 0 writes the store
-        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_processes={len(gpus)}",
-                f"--main_process_port={port}", *base]
-    return [sys.executable, *base]
+    """A detached worker on this machine's `gpus` (engine.jobs.commands builds the line)."""
+    return commands.worker_command(run["id"], db_url, attempt, gpus=len(gpus), port=port)
 
 
 class Scheduler:
@@ -168,7 +165,7 @@ class Scheduler:
                     self.mark_lost()
                     self.fail_blocked()
                     self.start_ready()
-                    if not self.store.runs_with_status("queued", "running") and not self.children:
+                    if not self.store.runs_with_status(*LIVE) and not self.children:
                         break
                 except StoreError as e:  # a locked or briefly unreachable database: try again next poll
                     print(f"scheduler: {e}; retrying", flush=True)

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 
+from engine.jobs.commands import accelerate_args
+
 
 def node_command(argv: list[str], env) -> list[str]:
     """This node's accelerate launcher, from the job's SLURM_* variables (present: the job keeps its own
@@ -19,9 +21,7 @@ def node_command(argv: list[str], env) -> list[str]:
     hosts = subprocess.run(["scontrol", "show", "hostnames", env["SLURM_JOB_NODELIST"]],
                            capture_output=True, text=True, check=True).stdout.split()
     port = 29500 + int(env["SLURM_JOB_ID"]) % 1000
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_machines={nodes}",
-            f"--machine_rank={rank}", f"--num_processes={nodes * gpus}", f"--main_process_ip={hosts[0]}",
-            f"--main_process_port={port}", *worker]
+    return [sys.executable, *accelerate_args(nodes * gpus, port, machines=nodes, rank=rank, ip=hosts[0]), *worker]
 
 
 def main(argv=None) -> int:
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
         return 2
     proc = subprocess.Popen(node_command(argv, os.environ))
     for sig in (signal.SIGTERM, signal.SIGUSR2):  # the stop and the time-limit warning reach the workers
-        signal.signal(sig, lambda signum, frame: proc.send_signal(signum))
+        signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
     return proc.wait()
 
 

@@ -5,17 +5,13 @@ done or under way and resumes the ones that failed, so a sweep can be completed 
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from typing import TYPE_CHECKING
 
-from db.states import LIVE, RESUMABLE
+from db.states import LIVE, PROGRESS_ORDER, RESUMABLE
 from db.store import Store
 
 if TYPE_CHECKING:
     from engine.config import ExperimentConfig
-
-STATUSES = ("done", "running", "queued", "failed", "lost", "cancelled")
-
 
 def parse_grid(items: list[str] | tuple[str, ...]) -> dict[str, list]:
     """['data.ntl=0,1,2', 'distill.temperature=2,4'] -> {'data.ntl': [0, 1, 2], 'distill.temperature': [2, 4]}."""
@@ -66,10 +62,8 @@ def point_configs(base: ExperimentConfig, grid: dict[str, list], seeds: list[int
 def sweep_runs(store: Store, name: str) -> dict[str, list[dict]]:
     """grid point -> the runs already made for it."""
     out: dict[str, list[dict]] = {}
-    for run in store.all_runs():
-        cfg = run["config"] or {}
-        if cfg.get("sweep") == name:
-            out.setdefault(cfg.get("grid_point", ""), []).append(run)
+    for run in store.all_runs(sweep=name):
+        out.setdefault((run["config"] or {}).get("grid_point", ""), []).append(run)
     return out
 
 
@@ -106,9 +100,5 @@ def launch_sweep(store: Store, configs: list[ExperimentConfig], devices: str = "
 
 def sweep_progress(store: Store) -> dict[str, dict[str, int]]:
     """sweep -> counts of its runs by status, and the total."""
-    counts: dict[str, Counter] = {}
-    for run in store.all_runs():
-        name = (run["config"] or {}).get("sweep")
-        if name:
-            counts.setdefault(name, Counter())[run["status"]] += 1
-    return {name: {**{s: c.get(s, 0) for s in STATUSES}, "total": sum(c.values())} for name, c in sorted(counts.items())}
+    return {name: {**{s: c.get(s, 0) for s in PROGRESS_ORDER}, "total": sum(c.values())}
+            for name, c in sorted(store.sweep_counts().items())}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from datetime import datetime
 
 INTERVAL_S = float(os.environ.get("XLQA_SYS_INTERVAL_S", "5"))

@@ -24,13 +24,14 @@ import threading
 import traceback
 from pathlib import Path
 
+from db.states import TRAINING_KINDS
 from db.store import RunTakenOver, Store
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
 from engine.jobs.store_sink import StoreSink
 from engine.sink import FanoutSink, LogSink, NullSink
 
-TRAIN_KINDS = ("teacher", "distill")
+
 # set in cluster jobs (engine.jobs.slurm_job): a stop no `cancel` asked for (time limit, preemption, a bare
 # scancel) hands the run back, resumable, instead of ending it cancelled
 HAND_BACK = os.environ.get("XLQA_HAND_BACK", "") == "1"
@@ -65,7 +66,7 @@ def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=No
     if threading.current_thread() is threading.main_thread():
         # in a cluster job, SIGUSR2 is the time-limit or preemption warning: stop as for SIGTERM
         for sig in (signal.SIGTERM, signal.SIGUSR2) if HAND_BACK else (signal.SIGTERM,):
-            previous[sig] = signal.signal(sig, lambda signum, frame: cancellation.request())
+            previous[sig] = signal.signal(sig, lambda signum, _frame: cancellation.request())
     cancellation.reset()
     try:
         return _execute(store, run_id, attempt, extra_sink, store_sink)
@@ -86,7 +87,7 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     cfg = from_dict(run["config"])
     out = Path(run["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
-    acc = make_accelerator(cfg) if run["kind"] in TRAIN_KINDS else None
+    acc = make_accelerator(cfg) if run["kind"] in TRAINING_KINDS else None
     main = acc is None or acc.is_main_process
     if main and store_sink is None:
         store_sink = StoreSink(store, run_id, attempt=attempt)
@@ -101,7 +102,7 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
                  os.environ.get("SLURM_NODEID", "?"), os.environ.get("SLURM_NNODES", "?"),
                  os.environ.get("SLURM_JOB_NODELIST", "?"))
     try:
-        checkpoint = latest_checkpoint(out) if run["kind"] in TRAIN_KINDS else None
+        checkpoint = latest_checkpoint(out) if run["kind"] in TRAINING_KINDS else None
         point = resume_point(checkpoint)
         done = {}
         if main and run["kind"] == "evaluate":  # finished cells stay; the rest is written again
@@ -114,7 +115,7 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
                      f"resuming from {checkpoint.name}" if checkpoint else "starting")
         if run["kind"] == "sample":
             run_sample(cfg, out, sink)
-        elif run["kind"] in TRAIN_KINDS:
+        elif run["kind"] in TRAINING_KINDS:
             records = load_train_file(upstream_dir(store, run) / TRAIN_DATA)
             provenance = {"run_id": run_id, "experiment_id": run["experiment_id"], "experiment": run["experiment"],
                           "kind": run["kind"], "git_commit": run["git_commit"], "versions": run["versions"]}

@@ -32,7 +32,6 @@ _ARTICLES = {
     "zh": None,
 }
 WHITESPACE_LANGS = frozenset({"en", "es", "hi", "vi", "de", "ar"})
-MIXED_SEGMENTATION_LANGS = frozenset({"zh"})
 _CJK = re.compile(r"[\u4e00-\u9fa5]")
 _SQUAD_ARTICLES = _ARTICLES["en"]
 

@@ -1,16 +1,57 @@
-"""One number per matrix: XLT (same-language cells), G-XLT over all cells (the paper's code) and over cross cells."""
+"""The three views of a question-language x context-language matrix, defined once: XLT (same-language cells),
+G-XLT over all cells (the paper's code) and G-XLT over the cross cells, each the macro mean of its cells. The
+summary, the significance test, the CLI and the dashboard all read them from here.
+
+A view has two spellings, both interfaces kept as they shipped: `name` in JSON output and significance results
+(g_xlt, g_xlt_cross, xlt) and `key` in summaries and stored metric keys (`<suite>_<key>_f1`: gxlt, gxlt_cross,
+xlt). The database's SQL views (v_gxlt) compute the same means in SQL."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 
+@dataclass(frozen=True)
+class View:
+    name: str       # JSON output, significance results
+    key: str        # summaries, metric keys
+    label: str      # tables and log lines
+    short: str      # narrow table headers
+    same: bool | None  # True: same-language cells only; False: cross cells only; None: every cell
+
+    def selects(self, lang_q: str, lang_c: str) -> bool:
+        return self.same is None or (lang_q == lang_c) == self.same
+
+
+G_XLT = View("g_xlt", "gxlt", "G-XLT (all cells)", "G-XLT (all)", None)
+G_XLT_CROSS = View("g_xlt_cross", "gxlt_cross", "G-XLT (cross cells)", "G-XLT (cross)", False)
+XLT = View("xlt", "xlt", "XLT", "XLT", True)
+VIEWS = (G_XLT, G_XLT_CROSS, XLT)   # the order tables show them in
+BY_NAME = {v.name: v for v in VIEWS}
+BY_KEY = {v.key: v for v in VIEWS}
+
+
+def _column(metric: str) -> str:
+    return "exact_match" if metric in ("em", "exact_match") else metric
+
+
+def macro_mean(cells: list[dict], view: View, metric: str = "f1") -> float:
+    """The unweighted mean over the view's cells of each cell's score (NaN without such a cell)."""
+    column = _column(metric)
+    vals = [c[column] for c in cells if view.selects(c["lang_q"], c["lang_c"])]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
 def summarize(cells: list[dict], metric: str = "f1") -> dict[str, float]:
-    """xlt (same-language cells), gxlt (all cells, as the paper's code), gxlt_cross (cross cells only)."""
-    same = [c[metric] for c in cells if c["lang_q"] == c["lang_c"]]
-    cross = [c[metric] for c in cells if c["lang_q"] != c["lang_c"]]
-    mean = lambda xs: float(np.mean(xs)) if xs else float("nan")
-    return {"xlt": mean(same), "gxlt": mean(same + cross), "gxlt_cross": mean(cross)}
+    """{view.key: macro mean}: xlt, gxlt (all cells, as the paper's code), gxlt_cross."""
+    return {v.key: macro_mean(cells, v, metric) for v in (XLT, G_XLT, G_XLT_CROSS)}
+
+
+def by_name(summary: dict[str, float]) -> dict[str, float]:
+    """A summary keyed as the JSON output is: {g_xlt, g_xlt_cross, xlt}."""
+    return {v.name: summary[v.key] for v in VIEWS if v.key in summary}
 
 
 def format_summary(s: dict[str, float], sep: str = "   ") -> str:
@@ -18,8 +59,8 @@ def format_summary(s: dict[str, float], sep: str = "   ") -> str:
     suite shows XLT alone; a lone cross cell, G-XLT alone)."""
     parts = []
     if s["xlt"] == s["xlt"]:  # NaN without a same-language cell
-        parts.append(f"XLT {s['xlt']:.2f}")
+        parts.append(f"{XLT.label} {s['xlt']:.2f}")
     cross = s.get("gxlt_cross", float("nan"))
     if cross == cross:  # NaN without a cross cell
-        parts += [f"G-XLT (all cells) {s['gxlt']:.2f}", f"G-XLT (cross cells) {cross:.2f}"]
+        parts += [f"{G_XLT.label} {s['gxlt']:.2f}", f"{G_XLT_CROSS.label} {cross:.2f}"]
     return sep.join(parts)

@@ -132,11 +132,6 @@ def publish(partial: Path, keep: int = 1) -> Path:
     return final
 
 
-def save_checkpoint(output_dir: Path, model, tokenizer, optimizer, scheduler, counters: dict, teacher=None,
-                    window: dict | None = None, keep: int = 1) -> Path:
-    return publish(write_partial(output_dir, model, tokenizer, optimizer, scheduler, counters, teacher, window), keep)
-
-
 def complete_checkpoints(output_dir: Path) -> list[Path]:
     root = Path(output_dir) / CHECKPOINTS
     if not root.is_dir():

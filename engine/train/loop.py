@@ -28,7 +28,7 @@ from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
 from engine.evaluate import decoding, evaluate_suite
 from engine.features import QAFeatures
-from engine.losses import ce_loss, distillation_loss
+from engine.losses import step_loss
 from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
 from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
@@ -205,13 +205,10 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                     ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
                     # the paper's batch-level w is a mean over the whole batch, also when DDP splits it
                     batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 else None
-                    parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
-                                              mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce,
-                                              a_kl=dc.a_kl, direction=dc.kl_direction, batch_coef=batch_coef)
+                    parts = step_loss(s, e, batch, tc.stage, dc, (ts, te, coef), batch_coef)
                     window.add_coefs(coef)
                 else:
-                    ce = ce_loss(s, e, batch["start_positions"], batch["end_positions"])
-                    parts = {"loss": ce * dc.a_ce if tc.stage == "distill" else ce, "loss_ce": ce}
+                    parts = step_loss(s, e, batch, tc.stage, dc)
                 acc.backward(parts["loss"] / group_size)
             window.add(parts, len(idx) * world)
             counters["micro_in_epoch"] = micro + 1

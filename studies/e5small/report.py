@@ -181,7 +181,7 @@ def fmt_p(p: float) -> str:
 
 
 def report() -> str:
-    from engine.significance import macro_mean
+    from engine.scoring.summary import G_XLT, G_XLT_CROSS, VIEWS, XLT, macro_mean
     models, data = load()
     names = sorted(models, key=lambda n: (list(LABELS).index(models[n]["variant"]), models[n]["seed"] or 0))
     seeds = sorted({m["seed"] for m in models.values() if m["seed"] is not None})
@@ -196,11 +196,11 @@ def report() -> str:
              f"{' / '.join(str(p) for p in sorted(per_cell))} questions per cell, drawn once per cell and the same for "
              f"every model ({' / '.join(f'{t:,}' for t in sorted(total))} of the 15,747 question-cells)")
     out += [f"## MLQA-dev, {scope}", "",
-            "| model | seed | XLT | G-XLT (all cells) | G-XLT (cross cells) | question-cells | train | evaluate |",
+            f"| model | seed | {' | '.join(v.label for v in (XLT, G_XLT, G_XLT_CROSS))} | question-cells | train | evaluate |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         m, cells = models[n], data[n]["cells"]
-        views = [macro_mean(cells, v, "f1") for v in ("xlt", "g_xlt", "g_xlt_cross")]
+        views = [macro_mean(cells, v, "f1") for v in (XLT, G_XLT, G_XLT_CROSS)]
         out.append(f"| {LABELS[m['variant']]} | {m['seed'] if m['seed'] is not None else ''} | "
                    + " | ".join(f"{v:.2f}" for v in views)
                    + f" | {sum(c['n'] for c in cells):,} | {_mins(m['train_minutes'])} | {_mins(m['evaluate_minutes'])} |")
@@ -221,10 +221,10 @@ def report() -> str:
                 "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for title, a, b in comparisons:
             result = test(data, a, b)
-            for view, label in (("g_xlt", "G-XLT (all)"), ("g_xlt_cross", "G-XLT (cross)"), ("xlt", "XLT")):
-                r = result[view]
-                sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
-                out.append(f"| {title if view == 'g_xlt' else ''} | {label} | {r['a']:.2f}{sd('a')} | {r['b']:.2f}{sd('b')} | "
+            for view in VIEWS:
+                r, label = result[view.name], view.short
+                sd = lambda side, r=r: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+                out.append(f"| {title if view is G_XLT else ''} | {label} | {r['a']:.2f}{sd('a')} | {r['b']:.2f}{sd('b')} | "
                            f"{r['delta']:+.2f} | [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}] | {fmt_p(r['p'])} | "
                            f"{fmt_p(r['p_wilcoxon'])} | {r['n']:,} |")
         out.append("")
@@ -241,7 +241,7 @@ def report() -> str:
                 "`coef_generation` histograms.", "",
                 "| student | generation | mean | p25 | median | p75 | share in the lowest bin (w < 0.05) |",
                 "|---|---:|---:|---:|---:|---:|---:|"]
-        for n, m in maps:
+        for _, m in maps:
             for g in m["teacher_map"]:
                 out.append(f"| {LABELS[m['variant']]} s{m['seed']} | {g['generation']} | {g['mean']:.3f} | {g['p25']:.3f} | "
                            f"{g['median']:.3f} | {g['p75']:.3f} | {g['zero_share']:.2f} |")

@@ -22,8 +22,8 @@ import torch
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records
-from engine.presets import tiny_config
-from engine.sink import MemorySink
+from engine.testing import tiny_config
+from engine.testing import MemorySink
 from engine.train import train
 
 

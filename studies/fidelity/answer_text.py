@@ -65,7 +65,7 @@ def main():
         contexts = dict(zip(records["id"], records["context"]))
         offsets = {ex: contexts[ex][feats.offsets[f][s, 0]:feats.offsets[f][e, 1]] for ex, (f, s, e) in spans.items()}
         legacy = legacy_texts(spans, feats, tok, contexts)
-        kept = records.filter(lambda r: r["id"] in spans)
+        kept = records.filter(lambda r, spans=spans: r["id"] in spans)
         words = []  # the whitespace words (the SQuAD processor's) that the gold spans touch
         for ex, (f, s, e) in spans.items():
             w = Words(contexts[ex])

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.analysis.report import config_diff
 from engine.matrix import build_matrix
+from engine.scoring.summary import G_XLT, G_XLT_CROSS, XLT
 from xlqa_tui.keys import COMPARE
 from xlqa_tui.messages import SignificanceLoaded
 from xlqa_tui.widgets.chart import Chart
@@ -49,13 +49,13 @@ class CompareScreen(Screen):
         self.title = "xlqa · compare " + " ".join(map(str, self.run_ids))
         store = self.app.store
         summary = self.query_one("#compare-summary", DataTable)
-        summary.add_columns("run", "experiment", "kind", "XLT", "G-XLT (all)", "G-XLT (cross)")
+        summary.add_columns("run", "experiment", "kind", *(v.short for v in (XLT, G_XLT, G_XLT_CROSS)))
         for rid in self.run_ids:
             run = store.get_run(rid)
             cells = store.eval_cells(rid)
             s = build_matrix(cells).summary() if cells else {}
-            fmt = lambda k: f"{s[k]:.2f}" if k in s else ""
-            summary.add_row(str(rid), run["experiment"], run["kind"], fmt("xlt"), fmt("gxlt"), fmt("gxlt_cross"))
+            fmt = lambda k, s=s: f"{s[k]:.2f}" if k in s else ""
+            summary.add_row(str(rid), run["experiment"], run["kind"], *(fmt(v.key) for v in (XLT, G_XLT, G_XLT_CROSS)))
         self.draw_curves()
         table = self.query_one("#compare-significance", DataTable)
         table.add_columns("run", "G-XLT delta", "95% interval", "p", "XLT delta", "95% interval", "p", "n")

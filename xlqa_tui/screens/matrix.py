@@ -64,7 +64,7 @@ class MatrixScreen(Screen):
         text = format_summary(s, " · ")
         if signed:
             o = build_matrix(self.app.store.eval_cells(self.other, suite), metric).summary()
-            text += f"\nrun {self.other}: XLT {o['xlt']:.2f} · G-XLT {o['gxlt']:.2f} · G-XLT cross {o['gxlt_cross']:.2f}"
+            text += f"\nrun {self.other}: {format_summary(o, ' · ')}"
         self.query_one("#matrix-summary", Static).update(text)
 
     def action_toggle_metric(self) -> None:

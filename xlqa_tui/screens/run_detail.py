@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 
+from db.states import ENDED
 from xlqa_tui.keys import DETAIL
 from xlqa_tui.messages import RunDetailLoaded
 from xlqa_tui.widgets.chart import Chart
@@ -20,7 +21,6 @@ from xlqa_tui.widgets.distribution import DistributionBands, LatestHistogram
 from xlqa_tui.widgets.pair_heatmap import PairHeatmap
 
 TABS = ["curves", "map", "pairs", "log", "system"]
-ENDED = ("done", "failed", "cancelled", "lost")
 LOSSES = ("loss", "loss_ce", "loss_kl")
 SMOOTHING = (0.0, 0.6, 0.9)
 
@@ -55,7 +55,7 @@ class RunDetailScreen(Screen):
             with TabPane("4 log", id="log"):
                 yield Log(id="log-tail", max_lines=500)
             with TabPane("5 system", id="system"):
-                yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics (xlqa < 0.2)")
+                yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics for this run")
                 yield Chart("GPU utilisation % and memory (GB)", id="gpu-chart", empty="no GPU on this run's machine")
         yield Footer()
 

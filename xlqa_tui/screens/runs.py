@@ -10,12 +10,13 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from db.states import LIVE, UNFINISHED
 from xlqa_tui.keys import RUNS
 from xlqa_tui.messages import RunsLoaded
 from xlqa_tui.widgets.runs_table import RunsTable
 
 SORTS = ["id", "started", "best", "status", "kind", "experiment"]
-STATUS_FILTERS = [(), ("running", "queued"), ("done",), ("failed", "lost", "cancelled")]
+STATUS_FILTERS = [(), LIVE, ("done",), UNFINISHED]
 PAGE = 200
 
 

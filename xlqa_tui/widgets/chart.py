@@ -56,7 +56,7 @@ class Chart(Vertical):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        for i, (name, points) in enumerate(series.items()):
+        for i, points in enumerate(series.values()):
             xs, ys = zip(*points)
             plt.plot(list(xs), ema(list(ys), smoothing), marker="braille", color=COLORS[i % len(COLORS)])
         plt.xlabel(xlabel)

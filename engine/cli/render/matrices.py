@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.matrix import Matrix
-from engine.scoring.summary import format_summary
+from engine.scoring.summary import VIEWS, format_summary
 
 
 def color(value: float, lo: float, hi: float, signed: bool = False) -> str:
@@ -61,5 +61,5 @@ def print_compare(view: dict, console: Console | None = None) -> None:
         console.print(matrix_table(view["delta"], f"{view['suite']} F1: run {run_b} - run {run_a}", signed=True))
         sa, sb = view["summary_a"], view["summary_b"]
         console.print(f"{'':<20} {'run ' + str(run_a):>8} {'run ' + str(run_b):>8}  {'delta':>7}")
-        for k, label in (("gxlt", "G-XLT (all cells)"), ("gxlt_cross", "G-XLT (cross cells)"), ("xlt", "XLT")):
-            console.print(f"{label:<20} {sa[k]:8.2f} {sb[k]:8.2f}  {sb[k] - sa[k]:+7.2f}")
+        for v in VIEWS:
+            console.print(f"{v.label:<20} {sa[v.key]:8.2f} {sb[v.key]:8.2f}  {sb[v.key] - sa[v.key]:+7.2f}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from engine.analysis.tables import LABELS, heatmap_grid
+from engine.analysis.tables import heatmap_grid
 from engine.cli.render.matrices import color
-from engine.significance import VIEWS
+from engine.scoring.summary import VIEWS
 
 
 def significance_table(result: dict, name_a: str = "A", name_b: str = "B") -> Table:
@@ -17,13 +17,13 @@ def significance_table(result: dict, name_a: str = "A", name_b: str = "B") -> Ta
     for col in ("", name_a, name_b, "delta", "95% interval", "p", "p (W)", "n"):  # fits 80 columns unwrapped
         table.add_column(col, justify="right" if col else "left", no_wrap=True)
     for view in VIEWS:
-        if view not in result:
+        if view.name not in result:
             continue
-        r = result[view]
-        sd = lambda side: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
+        r = result[view.name]
+        sd = lambda side, r=r: f" ± {r[side + '_sd']:.2f}" if side + "_sd" in r else ""
         lo, hi = r["ci95"]
         style = "green" if lo > 0 else "red" if hi < 0 else ""
-        table.add_row(LABELS[view], f"{r['a']:.2f}{sd('a')}", f"{r['b']:.2f}{sd('b')}",
+        table.add_row(view.label, f"{r['a']:.2f}{sd('a')}", f"{r['b']:.2f}{sd('b')}",
                       f"[{style}]{r['delta']:+.2f}[/]" if style else f"{r['delta']:+.2f}",
                       f"[{lo:+.2f}, {hi:+.2f}]", _p(r["p"]), _p(r["p_wilcoxon"]), f"{r['n']:,}")
     return table
@@ -53,7 +53,7 @@ def print_summary_table(result: dict, console: Console) -> None:
     for col in ("seeds", "G-XLT", "cross", "XLT", "delta", "95% interval", "p"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in result["rows"]:
-        cells = [f"{row[v]['mean']:.2f}±{row[v]['sd']:.2f}" if v in row else "" for v in VIEWS]
+        cells = [f"{row[v]['mean']:.2f}±{row[v]['sd']:.2f}" if v in row else "" for v in (x.name for x in VIEWS)]
         vs = row.get("vs_baseline")
         if vs is None:
             extra = ["baseline", "", ""]

@@ -1,0 +1,216 @@
+"""The run queue: experiments and runs, their state machine (queued -> running -> done | failed | cancelled |
+lost, and back to queued), the attempt that fences a worker's writes, and the scheduler lease."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
+                       Run, SchedulerLease, as_dict, utcnow)
+from db.session import StoreError
+from db.states import RESUMABLE, UNFINISHED
+
+
+class RunTakenOver(StoreError):
+    """The run is no longer this worker's: it was marked lost, cancelled or claimed again (a newer attempt).
+    The worker must stop without writing anything more."""
+
+
+def fence(s, run_id: int, attempt: int | None) -> None:
+    """Inside a write transaction: go on only while `attempt` still owns the running run. The UPDATE
+    takes the row's write lock, so a concurrent mark-lost or re-claim is ordered before or after us."""
+    if attempt is None:
+        return
+    res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                    .values(heartbeat_at=utcnow()))
+    if res.rowcount != 1:
+        raise RunTakenOver(f"run {run_id} is no longer held by attempt {attempt} of this worker")
+
+
+def age_seconds(t: datetime | None) -> float:
+    return float("inf") if t is None else (utcnow() - t).total_seconds()
+
+
+class RunQueue:
+    """Mixed into Store, which provides session()."""
+
+    def create_experiment(self, name: str, notes: str = "", tags: str = "") -> int:
+        with self.session() as s:
+            exp = Experiment(name=name, notes=notes, tags=tags)
+            s.add(exp)
+            s.flush()
+            return exp.id
+
+    def create_run(self, experiment_id: int, kind: str, config: dict, *, output_dir: str,
+                   depends_on: int | None = None, devices: str = "", seed: int = 0, git_commit: str = "",
+                   versions: dict | None = None, executor: str = "local", sweep: str | None = None) -> int:
+        """`output_dir` must be absolute: the worker, `logs`, `resume` and the dashboard run in different
+        working directories, and a relative folder would mean a different place to each. `sweep`: the sweep
+        the run belongs to (default: its config's `sweep`)."""
+        if not output_dir or not os.path.isabs(output_dir):
+            raise ValueError(f"run output_dir {output_dir!r} is not an absolute path: resolve it before creating "
+                             "the run (e.g. Path(output_dir).resolve())")
+        with self.session() as s:
+            run = Run(experiment_id=experiment_id, kind=kind, config=config, depends_on=depends_on, devices=devices,
+                      output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {},
+                      executor=executor, sweep=(config.get("sweep") or "") if sweep is None else sweep)
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def update_run(self, run_id: int, **fields) -> None:
+        with self.session() as s:
+            s.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    def claim(self, run_id: int, **fields) -> int | None:
+        """queued -> running with a new attempt number, atomically (compare and set): of two executors that
+        try to start the same run, one gets the attempt and the other None."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.status == "queued")
+                            .values(status="running", attempt=Run.attempt + 1, pid=None, started_at=utcnow(),
+                                    heartbeat_at=utcnow(), cancel_requested=False, **fields))
+            if res.rowcount != 1:
+                return None
+            return s.scalar(select(Run.attempt).where(Run.id == run_id))
+
+    def bind_worker(self, run_id: int, attempt: int, pid: int, host: str, pgid: int | None = None) -> bool:
+        """The worker process takes the attempt it was started for; a second process for it is refused."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running",
+                                              Run.pid.is_(None))
+                            .values(pid=pid, host=host, pgid=pgid, heartbeat_at=utcnow()))
+            return res.rowcount == 1
+
+    def finish(self, run_id: int, status: str, error: str = "", hint: str = "", attempt: int | None = None) -> bool:
+        """End a run. With `attempt`, only while that attempt still holds it (returns whether it did)."""
+        with self.session() as s:
+            q = update(Run).where(Run.id == run_id)
+            if attempt is not None:
+                q = q.where(Run.attempt == attempt, Run.status == "running")
+            res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
+            return res.rowcount == 1
+
+    def hand_back(self, run_id: int, attempt: int) -> bool:
+        """A worker stopped by its cluster (time limit, preemption) gives up its process but not its attempt:
+        the run stays running, and the same job, requeued, binds the attempt again."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                            .values(pid=None, heartbeat_at=utcnow()))
+            return res.rowcount == 1
+
+    def touch(self, run_id: int, attempt: int) -> None:
+        """A heartbeat on a run's behalf while its job waits in a cluster queue."""
+        with self.session() as s:
+            s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                      .values(heartbeat_at=utcnow()))
+
+    def mark_lost(self, run_id: int, attempt: int, error: str, hint: str) -> bool:
+        """running -> lost, only if nothing moved the run on since the caller looked (same attempt)."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+                            .values(status="lost", ended_at=utcnow(), error=error, hint=hint))
+            return res.rowcount == 1
+
+    def heartbeat(self, run_id: int, step: int | None = None, total: int | None = None,
+                  attempt: int | None = None) -> bool:
+        """Returns whether a cancel was requested. With `attempt`: RunTakenOver once the run is not ours."""
+        values = {"heartbeat_at": utcnow()}
+        if step is not None:
+            values["step"] = step
+        if total is not None:
+            values["total_steps"] = total
+        with self.session() as s:
+            fence(s, run_id, attempt)
+            s.execute(update(Run).where(Run.id == run_id).values(**values))
+            return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+    def request_cancel(self, run_id: int) -> dict:
+        """Queued runs are cancelled at once; running ones get the flag (and the caller sends SIGTERM)."""
+        with self.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise KeyError(f"no run {run_id}")
+            if run.status == "queued":
+                run.status, run.ended_at = "cancelled", utcnow()
+            elif run.status == "running":
+                run.cancel_requested = True
+            return as_dict(run)
+
+    def requeue(self, run_id: int, resume: bool = True) -> bool:
+        """A failed, lost or cancelled run back to queued (compare and set on the status)."""
+        with self.session() as s:
+            res = s.execute(update(Run).where(Run.id == run_id, Run.status.in_(RESUMABLE))
+                            .values(status="queued", cancel_requested=False, resume=resume, error="", hint="",
+                                    ended_at=None, pid=None))
+            return res.rowcount == 1
+
+    def dependents(self, run_id: int) -> list[int]:
+        """Every run that depends on this one, directly or through others, in dependency order."""
+        with self.session() as s:
+            edges = s.execute(select(Run.id, Run.depends_on).where(Run.depends_on.is_not(None))).all()
+        children: dict[int, list[int]] = {}
+        for child, parent in edges:
+            children.setdefault(parent, []).append(child)
+        out, frontier = [], [run_id]
+        while frontier:
+            nxt = sorted(c for r in frontier for c in children.get(r, []) if c not in out)
+            out += nxt
+            frontier = nxt
+        return out
+
+    def delete_run(self, run_id: int) -> None:
+        with self.session() as s:
+            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, QuestionScore, Artifact):
+                s.execute(delete(table).where(table.run_id == run_id))
+            s.execute(update(Run).where(Run.depends_on == run_id).values(depends_on=None))
+            s.execute(delete(Run).where(Run.id == run_id))
+
+    def runs_with_status(self, *statuses: str) -> list[dict]:
+        with self.session() as s:
+            return [as_dict(r) for r in s.scalars(select(Run).where(Run.status.in_(statuses)).order_by(Run.id))]
+
+    def ready_runs(self) -> list[dict]:
+        """Queued runs whose dependency (if any) is done."""
+        with self.session() as s:
+            dep = Run.__table__.alias("dep")
+            q = (select(Run).outerjoin(dep, Run.depends_on == dep.c.id)
+                 .where(Run.status == "queued", or_(Run.depends_on.is_(None), dep.c.status == "done")).order_by(Run.id))
+            return [as_dict(r) for r in s.scalars(q)]
+
+    def blocked_runs(self) -> list[dict]:
+        """Queued runs whose dependency failed, was cancelled or lost: they can never start."""
+        with self.session() as s:
+            dep = Run.__table__.alias("dep")
+            q = (select(Run, dep.c.id, dep.c.status).join(dep, Run.depends_on == dep.c.id)
+                 .where(Run.status == "queued", dep.c.status.in_(UNFINISHED)))
+            return [{**as_dict(r), "dep_id": d, "dep_status": st} for r, d, st in s.execute(q)]
+
+    def acquire_lease(self, holder: str, pid: int, stale_after: float = 30.0, holder_alive=None) -> bool:
+        """Take or renew the scheduler lease. Another holder's lease is taken over once its heartbeat is
+        stale, or at once when `holder_alive(holder, pid)` says its process is gone."""
+        now = utcnow()
+        with self.session() as s:
+            lease = s.get(SchedulerLease, 1)
+            if lease is None:
+                s.add(SchedulerLease(id=1, holder=holder, pid=pid, heartbeat_at=now))
+                return True
+            dead = holder_alive is not None and lease.holder != holder and not holder_alive(lease.holder, lease.pid)
+            if lease.holder == holder or dead or lease.heartbeat_at < now - timedelta(seconds=stale_after):
+                res = s.execute(update(SchedulerLease).where(SchedulerLease.id == 1, SchedulerLease.heartbeat_at == lease.heartbeat_at)
+                                .values(holder=holder, pid=pid, heartbeat_at=now))
+                return res.rowcount == 1
+            return False
+
+    def lease_alive(self, stale_after: float = 30.0, holder_alive=None) -> bool:
+        with self.session() as s:
+            lease = s.get(SchedulerLease, 1)
+            if lease is None or lease.heartbeat_at < utcnow() - timedelta(seconds=stale_after):
+                return False
+            return holder_alive is None or holder_alive(lease.holder, lease.pid)
+
+    def release_lease(self, holder: str) -> None:
+        with self.session() as s:
+            s.execute(delete(SchedulerLease).where(SchedulerLease.holder == holder))

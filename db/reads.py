@@ -1,0 +1,168 @@
+"""The reads the dashboard and the CLI share: run pages and counts, sweeps, metric series and summaries,
+histograms, pair statistics, evaluation cells, question scores and artifacts. Plain dicts come out."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
+                       Run, as_dict)
+
+
+PREFERRED_CHECKPOINT = "preferred"  # the 'best' checkpoint's cells if the run has any, else the training steps'
+ANY_CHECKPOINT = "any"              # whichever checkpoint was scored (at the step asked for)
+CHECKPOINTS = ("step", "best")      # what EvalCell.checkpoint holds
+
+
+def check_checkpoint(checkpoint: str) -> None:
+    if checkpoint not in (*CHECKPOINTS, PREFERRED_CHECKPOINT, ANY_CHECKPOINT):
+        raise ValueError(f"checkpoint {checkpoint!r}: expected one of {CHECKPOINTS}, PREFERRED_CHECKPOINT or ANY_CHECKPOINT")
+
+
+class Reads:
+    """Mixed into Store, which provides session()."""
+
+    def get_run(self, run_id: int) -> dict | None:
+        with self.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return None
+            out = as_dict(run)
+            out["experiment"] = run.experiment.name
+            return out
+
+    def all_runs(self, sweep: str | None = None) -> list[dict]:
+        """Every run's id, experiment, kind, status, sweep and config; with `sweep`, that sweep's only (indexed)."""
+        q = select(Run.id, Run.experiment_id, Run.kind, Run.status, Run.sweep, Run.config).order_by(Run.id)
+        if sweep is not None:
+            q = q.where(Run.sweep == sweep)
+        with self.session() as s:
+            return [{"id": i, "experiment_id": e, "kind": k, "status": st, "sweep": sw, "config": c}
+                    for i, e, k, st, sw, c in s.execute(q)]
+
+    def sweep_counts(self) -> dict[str, dict[str, int]]:
+        """sweep -> {status: number of its runs}, counted by the database over the indexed column."""
+        out: dict[str, dict[str, int]] = {}
+        with self.session() as s:
+            for sweep, status, n in s.execute(select(Run.sweep, Run.status, func.count(Run.id))
+                                              .where(Run.sweep != "").group_by(Run.sweep, Run.status)):
+                out.setdefault(sweep, {})[status] = n
+        return out
+
+    @staticmethod
+    def _run_filter(q, text: str, statuses: tuple[str, ...]):
+        """Every word of `text` must match the experiment name, the kind or the status of a run."""
+        for word in text.split():
+            like = f"%{word}%"
+            q = q.where(or_(Experiment.name.ilike(like), Run.kind.ilike(like), Run.status.ilike(like)))
+        if statuses:
+            q = q.where(Run.status.in_(statuses))
+        return q
+
+    def list_runs(self, text: str = "", statuses: tuple[str, ...] = (), sort: str = "id", descending: bool = True,
+                  offset: int = 0, limit: int = 200) -> list[dict]:
+        """One page of runs with their experiment name, best dev G-XLT F1 and `score`: the G-XLT F1 a user looks
+        for (an evaluate run's of its first suite, a training run's best dev), all from the summary table."""
+        best = (select(MetricSummary.run_id, MetricSummary.best_value)
+                .where(MetricSummary.key == "dev_gxlt_f1", MetricSummary.context == "").subquery())
+        q = self._run_filter(select(Run, Experiment.name, best.c.best_value).join(Experiment)
+                             .outerjoin(best, best.c.run_id == Run.id), text, statuses)
+        column = {"id": Run.id, "kind": Run.kind, "status": Run.status, "experiment": Experiment.name,
+                  "best": best.c.best_value, "started": Run.started_at, "ended": Run.ended_at}.get(sort, Run.id)
+        q = q.order_by(column.desc() if descending else column.asc(), Run.id.desc()).offset(offset).limit(limit)
+        with self.session() as s:
+            runs = [{**as_dict(r), "experiment": name, "best_dev_gxlt_f1": b} for r, name, b in s.execute(q)]
+            final = s.execute(select(MetricSummary.run_id, MetricSummary.key, MetricSummary.last_value, MetricSummary.id)
+                              .where(MetricSummary.run_id.in_([r["id"] for r in runs]),
+                                     MetricSummary.key.like("%\\_gxlt\\_f1", escape="\\"),
+                                     MetricSummary.key != "dev_gxlt_f1").order_by(MetricSummary.id)).all()
+        first = {}
+        for run_id, key, value, _ in final:
+            first.setdefault(run_id, (key[:-len("_gxlt_f1")], value))
+        for r in runs:
+            suite, value = first.get(r["id"], (None, None))
+            r["score"], r["score_suite"] = (value, suite) if value is not None else (r["best_dev_gxlt_f1"], None)
+        return runs
+
+    def count_runs(self, text: str = "", statuses: tuple[str, ...] = ()) -> int:
+        with self.session() as s:
+            return s.scalar(self._run_filter(select(func.count(Run.id)).select_from(Run).join(Experiment), text, statuses))
+
+    def metric_keys(self, run_id: int) -> list[str]:
+        with self.session() as s:
+            return list(s.scalars(select(MetricSummary.key).where(MetricSummary.run_id == run_id).distinct()))
+
+    def summary(self, run_id: int) -> dict[str, dict]:
+        with self.session() as s:
+            return {(m.key if not m.context else f"{m.key}[{m.context}]"): as_dict(m) for m in
+                    s.scalars(select(MetricSummary).where(MetricSummary.run_id == run_id))}
+
+    def metric_series(self, run_id: int, key: str, context: str = "", after_step: int = -1) -> list[tuple[int, float]]:
+        with self.session() as s:
+            q = (select(Metric.step, Metric.value).where(Metric.run_id == run_id, Metric.key == key,
+                                                         Metric.context == context, Metric.step > after_step)
+                 .order_by(Metric.step, Metric.id))
+            return [(st, v) for st, v in s.execute(q)]
+
+    def histograms(self, run_id: int, key: str = "coef") -> list[dict]:
+        with self.session() as s:
+            return [as_dict(h) for h in s.scalars(select(Histogram).where(Histogram.run_id == run_id, Histogram.key == key)
+                                                .order_by(Histogram.step))]
+
+    def pair_stats(self, run_id: int, key: str = "teacher_coef", generation: int | None = None) -> list[dict]:
+        with self.session() as s:
+            q = select(PairStat).where(PairStat.run_id == run_id, PairStat.key == key)
+            if generation is None:
+                latest = s.scalar(select(func.max(PairStat.generation)).where(PairStat.run_id == run_id, PairStat.key == key))
+                q = q.where(PairStat.generation == latest)
+            else:
+                q = q.where(PairStat.generation == generation)
+            return [as_dict(p) for p in s.scalars(q.order_by(PairStat.lang_q, PairStat.lang_c))]
+
+    def eval_suites(self, run_id: int) -> list[dict]:
+        """(suite, checkpoint, step) evaluations of a run, newest first."""
+        with self.session() as s:
+            q = (select(EvalCell.suite, EvalCell.checkpoint, EvalCell.step).where(EvalCell.run_id == run_id)
+                 .distinct().order_by(EvalCell.step.desc()))
+            return [{"suite": a, "checkpoint": b, "step": c} for a, b, c in s.execute(q)]
+
+    def eval_cells(self, run_id: int, suite: str | None = None, checkpoint: str = PREFERRED_CHECKPOINT,
+                   step: int | None = None) -> list[dict]:
+        """Cells of one evaluation. `checkpoint`: "best", "step", ANY_CHECKPOINT, or PREFERRED_CHECKPOINT (the
+        'best' checkpoint's if the run has one, else the training steps'); `step`: that step, None for the latest."""
+        check_checkpoint(checkpoint)
+        with self.session() as s:
+            base = select(EvalCell).where(EvalCell.run_id == run_id)
+            if suite:
+                base = base.where(EvalCell.suite == suite)
+            if checkpoint == PREFERRED_CHECKPOINT:
+                has_best = s.scalar(select(func.count()).select_from(base.where(EvalCell.checkpoint == "best").subquery()))
+                checkpoint = "best" if has_best else "step"
+            if checkpoint != ANY_CHECKPOINT:
+                base = base.where(EvalCell.checkpoint == checkpoint)
+            if step is None:
+                sub = base.subquery()
+                step = s.scalar(select(func.max(sub.c.step)))
+            base = base.where(EvalCell.step == step)
+            return [as_dict(c) for c in s.scalars(base.order_by(EvalCell.lang_q, EvalCell.lang_c))]
+
+    def question_scores(self, run_id: int, suite: str, checkpoint: str = PREFERRED_CHECKPOINT,
+                        step: int | None = None) -> list[tuple[str, str, str, float, float]]:
+        """(lang_q, lang_c, qid, em, f1) of one evaluation, chosen as eval_cells chooses it."""
+        check_checkpoint(checkpoint)
+        if checkpoint in (PREFERRED_CHECKPOINT, ANY_CHECKPOINT) or step is None:
+            cells = self.eval_cells(run_id, suite, checkpoint, step)
+            if not cells:
+                return []
+            checkpoint, step = cells[0]["checkpoint"], cells[0]["step"]
+        with self.session() as s:
+            q = (select(QuestionScore.lang_q, QuestionScore.lang_c, QuestionScore.qid, QuestionScore.exact_match,
+                        QuestionScore.f1)
+                 .where(QuestionScore.run_id == run_id, QuestionScore.suite == suite,
+                        QuestionScore.checkpoint == checkpoint, QuestionScore.step == step)
+                 .order_by(QuestionScore.lang_q, QuestionScore.lang_c, QuestionScore.qid))
+            return [tuple(r) for r in s.execute(q)]
+
+    def artifacts(self, run_id: int) -> list[dict]:
+        with self.session() as s:
+            return [as_dict(a) for a in s.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.id))]

@@ -1,0 +1,108 @@
+"""Tracking writes from a worker: metrics (with their per-run summary), histograms, pair statistics,
+evaluation cells, question scores and artifacts, batched and fenced by the worker's attempt; and the
+truncation a resumed run needs so nothing it logs again is doubled."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from db.models import (Artifact, EvalCell, Histogram, Metric, MetricSummary, PairStat, QuestionScore, as_dict,
+                       utcnow)
+from db.queue import fence
+
+LOWER_IS_BETTER = ("loss",)  # keys containing these: best = min
+
+
+def lower_is_better(key: str) -> bool:
+    return any(s in key for s in LOWER_IS_BETTER)
+
+
+class Tracking:
+    """Mixed into Store, which provides session()."""
+
+    def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(), questions=(),
+                    attempt: int | None = None) -> None:
+        """One transaction for everything buffered since the last flush; with `attempt`, fenced: nothing is
+        written once the run is not this worker's (RunTakenOver).
+
+        metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
+        evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes); questions: dicts of QuestionScore
+        columns."""
+        with self.session() as s:
+            fence(s, run_id, attempt)
+            if metrics:
+                s.execute(Metric.__table__.insert(), [
+                    {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t or utcnow()}
+                    for k, c, st, v, t in metrics])
+                self._update_summary(s, run_id, metrics)
+            if histograms:
+                s.execute(Histogram.__table__.insert(), [{"run_id": run_id, **h} for h in histograms])
+            if pairs:
+                s.execute(PairStat.__table__.insert(), [
+                    {"run_id": run_id, "generation": g, "key": k, "lang_q": q, "lang_c": c, "mean": m, "n": n}
+                    for g, k, q, c, m, n in pairs])
+            if evals:
+                s.execute(EvalCell.__table__.insert(), [{"run_id": run_id, **e} for e in evals])
+            if questions:
+                s.execute(QuestionScore.__table__.insert(), [{"run_id": run_id, **q} for q in questions])
+            if artifacts:
+                s.execute(Artifact.__table__.insert(), [
+                    {"run_id": run_id, "kind": k, "path": p, "step": st, "bytes": b} for k, p, st, b in artifacts])
+
+    def _update_summary(self, s, run_id, metrics):
+        latest: dict[tuple[str, str], tuple[int, float, float, int]] = {}
+        for key, ctx, step, value, _ in metrics:
+            last = latest.get((key, ctx))
+            lower = lower_is_better(key)
+            if last is None:
+                latest[(key, ctx)] = (step, value, value, step)
+            else:
+                better = value < last[2] if lower else value > last[2]
+                best, best_step = (value, step) if better else (last[2], last[3])
+                latest[(key, ctx)] = (step, value, best, best_step) if step >= last[0] else (last[0], last[1], best, best_step)
+        existing = {(m.key, m.context): m for m in s.scalars(
+            select(MetricSummary).where(MetricSummary.run_id == run_id, MetricSummary.key.in_({k for k, _ in latest})))}
+        for (key, ctx), (step, value, best, best_step) in latest.items():
+            row = existing.get((key, ctx))
+            if row is None:
+                s.add(MetricSummary(run_id=run_id, key=key, context=ctx, last_step=step, last_value=value,
+                                    best_value=best, best_step=best_step))
+                continue
+            if step >= row.last_step:
+                row.last_step, row.last_value = step, value
+            if (best < row.best_value) if lower_is_better(key) else (best > row.best_value):
+                row.best_value, row.best_step = best, best_step
+
+    def truncate_to(self, run_id: int, step: int = -1, generation: int = -1, attempt: int | None = None) -> None:
+        """Make the run's rows those of the point it resumes from, so what it logs again is not doubled:
+        step-keyed rows after `step` go, and generation-keyed rows (the teacher's per-generation histogram
+        and pair statistics) from `generation` on, since that generation's teacher is computed again.
+        (-1, -1): the run starts over, every row goes."""
+        gen_histogram = Histogram.generation.is_not(None) & (Histogram.key == "coef_generation")
+        with self.session() as s:
+            fence(s, run_id, attempt)
+            # sys_* metrics describe the machine over time (their step is seconds since queued): never truncated
+            s.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step, ~Metric.key.like("sys\\_%", escape="\\")))
+            s.execute(delete(Histogram).where(Histogram.run_id == run_id, ~gen_histogram, Histogram.step > step))
+            s.execute(delete(Histogram).where(Histogram.run_id == run_id, gen_histogram,
+                                              (Histogram.generation >= generation) | (Histogram.step > step)))
+            s.execute(delete(EvalCell).where(EvalCell.run_id == run_id, EvalCell.step > step))
+            s.execute(delete(QuestionScore).where(QuestionScore.run_id == run_id, QuestionScore.step > step))
+            s.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.step > step))
+            s.execute(delete(PairStat).where(PairStat.run_id == run_id, PairStat.generation >= generation))
+            s.execute(delete(MetricSummary).where(MetricSummary.run_id == run_id))
+            rows = s.execute(select(Metric.key, Metric.context, Metric.step, Metric.value, Metric.wall_time)
+                             .where(Metric.run_id == run_id).order_by(Metric.step)).all()
+            if rows:
+                self._update_summary(s, run_id, [tuple(r) for r in rows])
+
+    def keep_finished_cells(self, run_id: int, attempt: int | None = None) -> dict:
+        """An evaluate run resumes: its scored cells (each written with its questions in one transaction)
+        stay; what is written once at the end (summary metrics, prediction files) goes. Returns the kept
+        cells as {(suite, lang_q, lang_c): cell}."""
+        with self.session() as s:
+            fence(s, run_id, attempt)
+            for table in (Metric, MetricSummary, Artifact, Histogram, PairStat):
+                s.execute(delete(table).where(table.run_id == run_id))
+            cells = s.scalars(select(EvalCell).where(EvalCell.run_id == run_id)).all()
+            return {(c.suite, c.lang_q, c.lang_c): as_dict(c) for c in cells}
