@@ -24,7 +24,7 @@ def test_a_trained_runs_checkpoint_and_best_folder_say_where_they_came_from(tmp_
     from db.store import Store
     from engine.config import PROVENANCE_FILE, config_of_model, read_provenance
     from engine.jobs.foreground import run_foreground
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     store = Store(f"sqlite:///{tmp_path / 'xlqa.db'}")
     cfg = tiny_config("teacher", train={"epochs": 1, "max_steps": 2}, eval={"suites": []},
                       data={"synthetic_paragraphs": 20})
@@ -42,7 +42,7 @@ def test_a_trained_runs_checkpoint_and_best_folder_say_where_they_came_from(tmp_
 
 def test_a_runs_overrides_against_its_experiment_rebuild_its_config():
     from engine.config import config_hash, rebuild_config, run_overrides
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
     cfg = tiny_config("distill", eval={"suites": ["synthetic", "xquad"], "suite_languages": {"xquad": ["de"],
                                                                                            "synthetic": ["en", "de"]}})
     experiment = cfg.to_dict()
@@ -81,7 +81,7 @@ def test_every_declared_choice_and_range_is_checked():
 def test_seed_groups_may_differ_in_how_they_were_launched_only():
     import pytest
     from engine.analysis.tables import check_seed_group
-    from engine.presets import tiny_config
+    from engine.testing import tiny_config
 
     class Runs:
         def __init__(self, *configs):
