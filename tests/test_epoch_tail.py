@@ -3,11 +3,9 @@
 import copy
 import math
 
-import pytest
 import torch
 from transformers import AutoModelForQuestionAnswering, get_linear_schedule_with_warmup
 
-from engine.config import ConfigError
 from engine.features import tokenize
 from engine.losses import ce_loss
 from engine.modeling import load_model_and_tokenizer
@@ -90,5 +88,4 @@ def test_resume_after_an_epoch_end_keeps_the_carried_gradients(tmp_path):
 def test_steps_per_epoch_by_hand():
     assert (steps_per_epoch(10, 4, "carry"), steps_per_epoch(10, 4, "step")) == (2, 3)
     assert (steps_per_epoch(12, 4, "carry"), steps_per_epoch(12, 4, "step")) == (3, 3)
-    with pytest.raises(ConfigError, match="train.epoch_tail"):
-        tiny_config("teacher", train={"epoch_tail": "drop"})
+    # an unknown epoch_tail is refused: tests/data/bad_configs/epoch_tail_unknown.toml
