@@ -88,3 +88,13 @@ def store_url(request, tmp_path):
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A job test's folder and store: the CLI finds the database through XLQA_DB; two CPU slots."""
+    from db import Store
+    db = tmp_path / "xlqa.db"
+    monkeypatch.setenv("XLQA_DB", str(db))
+    monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
+    return tmp_path, Store(str(db))

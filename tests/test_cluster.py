@@ -8,11 +8,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from db import Store
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler
-from tests.test_jobs import TERMINAL, env, launch, wait_for, wait_until, write_config  # noqa: F401 (env: a fixture)
+from tests.jobs_helpers import TERMINAL, launch, wait_for, wait_until, write_config
 
 
 def test_runs_go_through_submitit_and_keep_their_dependencies(env):
