@@ -27,7 +27,7 @@ def test_a_cuda_matmul_agrees_with_the_cpu():
 def _run_marked(**env):
     """This file's cuda-marked test in a fresh pytest: what a user without a GPU sees."""
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-                           str(REPO / "tests" / "test_cuda.py"), "-k", "agrees_with_the_cpu"],
+                           __file__, "-k", "agrees_with_the_cpu"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
 

@@ -20,7 +20,7 @@ import pytest
 from engine.data import fetch as fetch_module
 from engine.data.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
