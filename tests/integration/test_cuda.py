@@ -31,6 +31,7 @@ def _run_marked(**env):
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
 
+@pytest.mark.slow  # a whole pytest in a subprocess
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the marked test runs instead")
 def test_cuda_tests_skip_with_a_reason_and_fail_when_cuda_is_required():
     skipped = _run_marked(XLQA_REQUIRE_CUDA="0")

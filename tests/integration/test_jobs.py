@@ -22,6 +22,7 @@ from tests.jobs_helpers import (TERMINAL, assert_same_rows, baseline_rows, kill_
 
 # --- the queue ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_launch_runs_the_queue_and_a_failure_does_not_stop_it(env):
     tmp_path, store = env
     bad_file = tmp_path / "bad" / "xquad.en.json"   # valid JSON, a wrong answer offset: fails in the worker
@@ -87,6 +88,7 @@ def test_preflight_queues_nothing_for_bad_input(env, fixture_data):
     assert sample.exit_code == 2 and "not valid JSON" in sample.output and "file name" not in sample.output
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_cancel_then_resume_continues_from_the_checkpoint(env):
     tmp_path, store = env
     ids = launch(write_config(tmp_path, "long", train={"epochs": 40, "checkpoint_every": 5}, eval={"suites": []}))
@@ -108,6 +110,7 @@ def test_cancel_then_resume_continues_from_the_checkpoint(env):
     assert max(steps) == stopped_at + 6
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_cancel_stops_a_job_within_seconds_outside_training(env):
     """A cancel during the teacher pass (no optimizer step yet) ends the run in seconds, not minutes."""
     tmp_path, store = env
@@ -123,6 +126,7 @@ def test_cancel_stops_a_job_within_seconds_outside_training(env):
 
 # --- nothing lost, nothing twice ----------------------------------------------------------------------
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 @pytest.mark.parametrize("scenario", ["before the first checkpoint", "after an epoch checkpoint",
                                       "after a mid-generation checkpoint"])
 def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario, tmp_path_factory):
@@ -149,6 +153,7 @@ def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario,
     print(scenario, counts)
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     """Writes that raise (the database locked by another process for seconds) are kept and retried."""
     tmp_path, store = env
@@ -167,6 +172,7 @@ def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     assert_same_rows(baseline, rows(store, ids[1]))
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     """SIGSTOP: the pid lives but the heartbeat stops; the scheduler kills it and marks the run lost."""
     tmp_path, store = env
@@ -188,6 +194,7 @@ def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     assert steps == sorted(set(steps))
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, monkeypatch):
     tmp_path, store = env
     monkeypatch.setenv("XLQA_HEARTBEAT_STALE_S", "3")
@@ -211,6 +218,7 @@ def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, m
     assert wait_for(store, ids[0], TERMINAL)["status"] == "done"
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_second_executor_cannot_run_the_same_run(env):
     tmp_path, store = env
     import subprocess
@@ -229,6 +237,7 @@ def test_a_second_executor_cannot_run_the_same_run(env):
     assert third.returncode == 3 and "already taken" in third.stderr
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_logs_follow_shows_the_last_lines_and_foreground_runs_have_logs(env):
     tmp_path, store = env
     path = write_config(tmp_path, "fg", train={"epochs": 1}, eval={"suites": []})
@@ -262,6 +271,7 @@ def test_a_scheduler_that_loses_its_lease_stops_scheduling(env):
     assert store.lease_alive()                                   # the intruder's lease is left alone
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrupted_one(env):
     """kill -9 mid-evaluation: finished cells are not scored again, and cells plus per-question scores equal
     an uninterrupted evaluation of the same checkpoint."""
@@ -295,6 +305,7 @@ def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrup
     assert len(predictions) == 49 * 25
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_compare_significance_of_a_teacher_and_its_student(env):
     """The demo's flow in small: a teacher, a student distilled from it; their evaluations compared."""
     tmp_path, store = env

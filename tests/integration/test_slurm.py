@@ -34,6 +34,8 @@ from tests.jobs_helpers import TERMINAL, THROUGHPUT, assert_same_rows, launch, w
 REQUIRE = os.environ.get("XLQA_REQUIRE_SLURM", "") not in ("", "0")
 PARTITION = os.environ.get("XLQA_TEST_SLURM_PARTITION", "")
 
+pytestmark = pytest.mark.slow  # a real Slurm cluster and real jobs
+
 
 def slurm_state(job_id: str) -> str:
     return job_states([job_id]).get(job_id, "")

@@ -184,6 +184,7 @@ def test_one_evaluation_config_scores_teacher_and_students_alike():
     assert not teacher.eval.suites and not teacher.eval.xlt_suites
 
 
+@pytest.mark.slow  # trains, then evaluates
 def test_the_evaluation_config_scores_a_checkpoint_end_to_end(tmp_path, fixture_data):
     """train.stage = evaluate on a tiny checkpoint: MLQA G-XLT and XLT, XQuAD XLT in el/ru/tr/th, TyDiQA XLT
     in the 7 (the fixtures have no MLQA-test)."""

@@ -16,9 +16,10 @@ from engine.train.loop import Cancelled
 from engine.train.teacher_cache import compute_teacher, masked_logits
 from tests.helpers import tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
+@pytest.mark.slow  # trains for a while
 def test_teacher_learns_the_synthetic_set(tmp_path):
     """The offline default must be learnable: held-out English F1 above 80 after a short CPU run."""
     cfg = tiny_config("teacher", data={"synthetic_paragraphs": 400},
@@ -99,6 +100,7 @@ def test_resume_continues_exactly(tmp_path):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+@pytest.mark.slow  # trains for a while
 def test_two_processes_train_like_one_with_the_combined_batch(tmp_path):
     """DDP on CPU (gloo): 2 processes x batch 8 == 1 process x batch 16."""
     script = REPO / "tests" / "ddp_worker.py"
