@@ -3,6 +3,7 @@
 import copy
 import math
 
+import pytest
 import torch
 from transformers import AutoModelForQuestionAnswering, get_linear_schedule_with_warmup
 
@@ -57,6 +58,7 @@ def weights(path):
     return AutoModelForQuestionAnswering.from_pretrained(path).state_dict()
 
 
+@pytest.mark.slow  # trains for a while
 def test_carry_trains_like_the_official_loop_and_step_does_not(tmp_path):
     cfg, model, tok, feats = setup("carry")
     micro = math.ceil(len(feats) / BATCH)
@@ -75,6 +77,7 @@ def test_carry_trains_like_the_official_loop_and_step_does_not(tmp_path):
     assert not all(torch.allclose(other[k], want[k], atol=1e-6) for k in want)
 
 
+@pytest.mark.slow  # trains for a while
 def test_resume_after_an_epoch_end_keeps_the_carried_gradients(tmp_path):
     cfg, model, tok, feats = setup("carry")
     train(cfg, copy.deepcopy(model), tok, feats, tmp_path / "full")

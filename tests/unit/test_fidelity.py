@@ -146,6 +146,7 @@ def test_the_paper_config_is_the_official_recipe(monkeypatch, tmp_path):
     assert recommended.features.stride_mode == "overlap" and recommended.train.mask_padding_logits
 
 
+@pytest.mark.slow  # a paper-sized model's dry run
 def test_the_paper_config_dry_runs_on_local_files(fixture_data, monkeypatch):
     """tiny-bert stands in for mBERT; the XQuAD fixture for XQuAD; nothing is written."""
     from engine.cli import main

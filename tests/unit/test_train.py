@@ -41,6 +41,7 @@ def _tiny_setup(stage="distill", **kw):
     return cfg, model, tok, records, tokenize(records, tok, cfg.features)
 
 
+@pytest.mark.slow  # trains for a while
 @pytest.mark.parametrize("mode", ["map@k", "map@k-example", "mrr@k"])
 def test_cached_teacher_equals_on_the_fly_teacher(mode):
     cfg, model, tok, records, feats = _tiny_setup()
@@ -82,6 +83,7 @@ class StopAt(MemorySink):
         return self.step == self.stop_step
 
 
+@pytest.mark.slow  # trains for a while
 def test_resume_continues_exactly(tmp_path):
     """Cancel mid-epoch in generation 1 of a distill run, resume: same weights as the uninterrupted run."""
     overrides = dict(train={"epochs": 2, "checkpoint_every": 0}, eval={"dev": "", "suites": []})
