@@ -107,3 +107,13 @@ def http_root(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A job test's folder and store: the CLI finds the database through XLQA_DB; two CPU slots."""
+    from db import Store
+    db = tmp_path / "xlqa.db"
+    monkeypatch.setenv("XLQA_DB", str(db))
+    monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
+    return tmp_path, Store(str(db))

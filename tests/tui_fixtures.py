@@ -56,3 +56,35 @@ def add_compared_run(store: Store) -> int:
              for c in cells]
     store.write_batch(run, evals=cells, questions=questions(cells))
     return run
+
+
+async def until(pilot, predicate, what: str = "the condition", timeout: float = 20.0) -> None:
+    """Let the app run until predicate() holds: a wait on a condition, never a fixed pause, so a loaded machine
+    only makes the test slower, not red. Fails naming what it waited for."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()                 # process pending messages first (a worker's result arrives as one)
+        try:
+            if predicate():
+                return
+        except Exception:                   # a widget not mounted yet
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def runs_loaded(app) -> bool:
+    """The runs screen is on top and its first read of the store has landed in the table."""
+    from xlqa_tui.screens.runs import RunsScreen
+    from xlqa_tui.widgets.runs_table import RunsTable
+    screen = app.screen
+    return isinstance(screen, RunsScreen) and bool(screen.total) and screen.query_one(RunsTable).row_count > 0
+
+
+async def settled(pilot) -> None:
+    """No worker running and no message pending (twice: a worker's result may start another worker)."""
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

@@ -82,6 +82,7 @@ def test_the_worker_starts_in_its_run_folder_and_imports_this_checkout(tmp_path,
     assert str(folder) not in seen["path"] and "" not in seen["path"]   # nothing in a run folder shadows a module
 
 
+@pytest.mark.slow  # a real worker process
 def test_a_scheduled_run_writes_only_into_its_folder(tmp_path, monkeypatch, store):
     """The real scheduler and worker on a sample run, started from one folder and scheduled from another."""
     launched_from, scheduled_from = tmp_path / "launch", tmp_path / "scheduler"

@@ -13,7 +13,7 @@ from engine.data import load_squad_file
 from engine.evaluate import legacy_texts
 from engine.features import FeatureConfig, tokenize
 
-ORACLE = json.loads(gzip.decompress((__import__("pathlib").Path(__file__).parent / "data/legacy_answer_text.json.gz")
+ORACLE = json.loads(gzip.decompress((__import__("pathlib").Path(__file__).parents[1] / "data/legacy_answer_text.json.gz")
                                     .read_bytes()))
 
 

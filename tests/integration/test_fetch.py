@@ -16,7 +16,7 @@ import pytest
 from engine.data import fetch as fetch_module
 from engine.data.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
 def mlqa_zip(root: Path, fixture_data: Path) -> tuple[fetch_module.Release, dict[str, bytes]]:

@@ -16,9 +16,10 @@ from engine.train.loop import Cancelled
 from engine.train.teacher_cache import compute_teacher, masked_logits
 from tests.helpers import tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
+@pytest.mark.slow  # trains for a while
 def test_teacher_learns_the_synthetic_set(tmp_path):
     """The offline default must be learnable: held-out English F1 above 80 after a short CPU run."""
     cfg = tiny_config("teacher", data={"synthetic_paragraphs": 400},
@@ -40,6 +41,7 @@ def _tiny_setup(stage="distill", **kw):
     return cfg, model, tok, records, tokenize(records, tok, cfg.features)
 
 
+@pytest.mark.slow  # trains for a while
 @pytest.mark.parametrize("mode", ["map@k", "map@k-example", "mrr@k"])
 def test_cached_teacher_equals_on_the_fly_teacher(mode):
     cfg, model, tok, records, feats = _tiny_setup()
@@ -81,6 +83,7 @@ class StopAt(MemorySink):
         return self.step == self.stop_step
 
 
+@pytest.mark.slow  # trains for a while
 def test_resume_continues_exactly(tmp_path):
     """Cancel mid-epoch in generation 1 of a distill run, resume: same weights as the uninterrupted run."""
     overrides = dict(train={"epochs": 2, "checkpoint_every": 0}, eval={"dev": "", "suites": []})
@@ -99,6 +102,7 @@ def test_resume_continues_exactly(tmp_path):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+@pytest.mark.slow  # trains for a while
 def test_two_processes_train_like_one_with_the_combined_batch(tmp_path):
     """DDP on CPU (gloo): 2 processes x batch 8 == 1 process x batch 16."""
     script = REPO / "tests" / "ddp_worker.py"

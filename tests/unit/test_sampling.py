@@ -13,7 +13,7 @@ from engine.sampling import sample_cross_lingual
 LANGS = ["en", "es", "de", "ar", "hi", "vi", "zh"]
 
 
-@pytest.mark.parametrize("root, questions", [("fixture_data", 62), ("full_data", 1190)])
+@pytest.mark.parametrize("root, questions", [("fixture_data", 62), pytest.param("full_data", 1190, marks=pytest.mark.slow)])
 def test_counts_follow_the_official_sampler(root, questions, request):
     """English-centric: (1 + ntl)^2 pairs per qid; ntl = 0: every language of the qid, same-language pairs
     only (the official sampler's 8,330 examples on XQuAD); non-English-centric: ntl^2."""

@@ -128,7 +128,7 @@ def test_cli_score_last_line_is_json(tmp_path, fixture_data):
     assert scores == {"exact_match": 50.0, "f1": 50.0, "total": 14}
 
 
-@pytest.mark.parametrize("root, per_cell", [("fixture_data", 3), ("full_data", 10)])
+@pytest.mark.parametrize("root, per_cell", [("fixture_data", 3), pytest.param("full_data", 10, marks=pytest.mark.slow)])
 def test_mlqa_dev_subsets_per_cell(root, per_cell, request):
     """MLQA ids are not shared by all seven languages: a per-cell subset keeps every cell populated."""
     from engine.evaluate import suite_records

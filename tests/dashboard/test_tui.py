@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from textual.command import CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import add_compared_run, filled_store
+from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, settled, until
 from xlqa_tui.app import XlqaApp, main as xlqa_main
 from xlqa_tui.screens.compare import CompareScreen
 from xlqa_tui.screens.confirm import ConfirmScreen
@@ -32,6 +33,12 @@ def table_ids(app) -> list[str]:
     return [rk.value for rk in app.screen.query_one(RunsTable).rows]
 
 
+def highlighted(app) -> str:
+    """The command palette's highlighted hit, lower case ('' while it has none)."""
+    hits = app.screen.query_one(CommandList)
+    return "" if hits.highlighted is None else str(hits.get_option_at_index(hits.highlighted).prompt).lower()
+
+
 def status_line(app) -> str:
     return str(app.screen.query_one("#status-line").render())
 
@@ -41,22 +48,22 @@ def status_line(app) -> str:
 async def test_runs_table_lists_filters_with_every_word_and_esc_clears(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         assert table_ids(app) == ["4", "3", "2", "1"]
         await pilot.press("slash", *"sweep")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "matching 'sweep'" in status_line(app), "the filtered list")
         assert table_ids(app) == ["4"]
         app.screen.query_one("#filter").value = "paper done"          # every word must match
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "matching 'paper done'" in status_line(app), "the filtered list")
         assert table_ids(app) == ["3", "2", "1"]
         app.screen.query_one("#filter").value = "paper queued"
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "matching 'paper queued'" in status_line(app), "the filtered list")
         assert table_ids(app) == [] and "of 0" in status_line(app)
         await pilot.press("escape")                                     # closes and clears the filter
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "matching" not in status_line(app), "the cleared filter")
         assert table_ids(app) == ["4", "3", "2", "1"] and "matching" not in status_line(app)
         await pilot.press("f")          # running + queued
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "status running,queued" in status_line(app), "the status filter")
         assert table_ids(app) == ["4"]
 
 
@@ -64,40 +71,40 @@ async def test_score_column_status_width_and_footer_at_80x24(store):
     store.update_run(2, status="cancelled")
     app = XlqaApp(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.6)
+        footer = lambda: "".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        await until(pilot, lambda: runs_loaded(app) and "?" in footer(), "the runs list and its footer")
+        await settled(pilot)
         table = app.screen.query_one(RunsTable)
         assert str(table.get_cell("3", "score")).strip() == "47.50"     # an evaluate run shows its G-XLT F1
         assert str(table.get_cell("2", "score")).strip() == "44.25"     # a training run its best dev G-XLT F1
         assert str(table.get_cell("2", "status")) == "cancelled"        # not cut to "cancell"
         assert sum(c.width for c in table.columns.values()) + 2 * len(table.columns) <= 80
-        footer = "".join(str(w.render()) for w in app.screen.query("FooterKey"))
         for key in ("/", "q", "?"):
-            assert key in footer
+            assert key in footer()
 
 
 async def test_new_metric_rows_appear_live(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
-        await pilot.pause(2.0)
-        row = app.screen.query_one(RunsTable).get_row("4")
+        row = lambda: app.screen.query_one(RunsTable).get_row("4")
+        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh (every 1.5 s)")
+        row = row()
         assert str(row[3]) == "running" and "25%" in str(row[4])
 
 
 async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("down", "m")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, MatrixScreen)
+        await until(pilot, lambda: isinstance(app.screen, MatrixScreen), "the matrix screen")
         await pilot.press("q")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, RunsScreen)
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
         await pilot.press("q")
-        for _ in range(40):                         # wait for the exit while the app still runs
+        for _ in range(200):                        # wait for the exit while the app still runs
             if app.return_code is not None:
                 break
             await pilot.pause(0.05)
@@ -112,61 +119,62 @@ async def test_runs_page_through_sql_and_stop_at_the_end(tmp_path, monkeypatch):
         store.create_run(store.create_experiment("more"), "sample", {}, output_dir=str(tmp_path / "more"))
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         assert table_ids(app) == ["7", "6", "5"] and "runs 1–3 of 7" in status_line(app)
         await pilot.press("greater_than_sign")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "runs 4–6" in status_line(app), "page 2")
         assert table_ids(app) == ["4", "3", "2"] and "runs 4–6 of 7" in status_line(app)
         await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "runs 4–6" not in status_line(app), "the last page")
+        await settled(pilot)                                            # every press has been read
         assert table_ids(app) == ["1"] and "runs 7–7 of 7" in status_line(app)   # not past the end
         await pilot.press("less_than_sign")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "runs 7–7" not in status_line(app), "page 2 again")
         assert table_ids(app) == ["4", "3", "2"]
 
 
 async def test_cancel_changes_the_status(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("x")                      # the cursor is on run 4, queued
-        await pilot.pause(0.5)
+        await until(pilot, lambda: store.get_run(4)["status"] != "queued", "the cancel")
     assert store.get_run(4)["status"] == "cancelled"
 
 
 async def test_delete_asks_with_two_buttons(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("d")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await settled(pilot)                        # laid out: the regions are final
         no, yes = app.screen.query_one("#no").region, app.screen.query_one("#yes").region
         assert no.right < yes.x                     # two boxes with a gap, not one
         await pilot.press("n")
         assert store.get_run(4) is not None
         await pilot.press("d", "y")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: store.get_run(4) is None, "the delete")
     assert store.get_run(4) is None
 
 
 async def test_the_command_palette_has_the_apps_commands(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
         await pilot.press(*"open run 2")
-        await pilot.pause(0.8)
+        await until(pilot, lambda: highlighted(app).startswith("open run 2"), "the palette's hit")
         await pilot.press("enter")
-        await pilot.pause(0.8)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen), "the run's screen")
         assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == 2
         await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
         await pilot.press(*"new exp")
-        await pilot.pause(0.8)
+        await until(pilot, lambda: highlighted(app).startswith("new exp"), "the palette's hit")
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
         assert isinstance(app.screen, NewExperimentScreen)
 
 
@@ -177,28 +185,32 @@ async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
     monkeypatch.setattr(launch_module, "ensure_scheduler", lambda s, *a, **k: started.append(s))
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("n")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
         assert isinstance(app.screen, NewExperimentScreen)
         form = app.screen
         assert "model.init_from" in str(form.query_one("#error-model-init_from").render())   # no teacher: not valid
         form.query_one("#f-model-init_from").value = "/teacher/checkpoint"
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "no such file" in str(form.query_one("#error-model-init_from").render()),
+                    "the path check")
         assert "no such file or folder" in str(form.query_one("#error-model-init_from").render())
         form.query_one("#f-model-name").value = "tiny-bert:32:1"
         form.query_one("#f-model-init_from").value = ""
         temp = form.query_one("#f-distill-temperature")
         temp.value = "-1"
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "distill.temperature" in str(form.query_one("#error-distill-temperature").render()),
+                    "the range check")
         assert "distill.temperature" in str(form.query_one("#error-distill-temperature").render())
         await pilot.press("ctrl+s")
         assert len(store.list_runs()) == 4          # nothing queued while invalid
         temp.value = "3"
         form.query_one("#f-name").value = "from-form"
         form.query_one("#f-train-max_steps").value = "7"
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(store.list_runs(text="from-form")) == 3, "the queued runs")
     runs = store.list_runs(text="from-form")
     assert sorted(r["kind"] for r in runs) == ["distill", "evaluate", "sample"]
     assert all(r["config"]["distill"]["temperature"] == 3.0 and r["config"]["train"]["max_steps"] == 7 for r in runs)
@@ -209,17 +221,21 @@ async def test_the_form_refuses_no_language_and_empty_numbers(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(NewExperimentScreen())
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
         form = app.screen
         form.query_one("#f-model-name").value = "tiny-bert:32:1"
         for box in form.query("#languages GlyphCheckbox"):
             box.value = False
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "data.languages is empty" in str(form.query_one("#form-status").render()),
+                    "the language check")
         assert "data.languages is empty" in str(form.query_one("#form-status").render())
         form.query_one("#lang-en", GlyphCheckbox).value = True
         form.query_one("#f-data-ntl").value = "0"
         form.query_one("#f-train-epochs").value = ""                    # empty is an error, not the default
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "train.epochs" in str(form.query_one("#error-train-epochs").render()),
+                    "the number check")
+        await settled(pilot)
         assert "train.epochs" in str(form.query_one("#error-train-epochs").render())
         assert str(form.query_one("#lang-en").render()).startswith("[✓]")
         assert str(form.query_one("#lang-el").render()).startswith("[ ]")   # readable without colour
@@ -228,41 +244,43 @@ async def test_the_form_refuses_no_language_and_empty_numbers(store):
 async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("n")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
         await pilot.press("escape")                                     # nothing edited: straight back
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("n")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
         name = app.screen.query_one("#f-name")
         name.focus()
         name.value = "saved one"
         name.cursor_position = len(name.value)
         await pilot.press("ctrl+w")                                     # the input's own key: deletes a word
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert name.value != "saved one" and not list(tmp_path.rglob("*.toml"))   # edited, nothing saved
         assert isinstance(app.screen, NewExperimentScreen)
         name.value = "saved-one"
         app.screen.query_one("#f-model-name").value = "tiny-bert:32:1"
         app.screen.query_one("#f-output_dir").value = str(tmp_path / "runs")
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("ctrl+t")
-        await pilot.pause(0.3)
         saved = tmp_path / "runs" / "saved-one.toml"                  # beside the experiments, not in the cwd
+        await until(pilot, lambda: any(str(saved) in str(n.message) for n in app._notifications), "the save")
         assert saved.exists() and not list(Path.cwd().iterdir())
         assert any(str(saved) in str(n.message) for n in app._notifications)
         name.value = "changed"
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form again")
         assert isinstance(app.screen, NewExperimentScreen)
         await pilot.press("escape", "y")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
         assert isinstance(app.screen, RunsScreen)
 
 
@@ -274,11 +292,12 @@ async def test_export_and_plot_write_into_the_runs_folder_and_name_it(store, tmp
     store.update_run(3, output_dir=str(blocked / "eval"))           # a folder that cannot be made
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         app.export_run(2)
         app.plot_run(2)
         app.export_run(3)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(app._notifications) >= 3, "three notifications")
+        await settled(pilot)
         messages = [str(n.message) for n in app._notifications]
     assert (folder / "run2.csv").read_text().startswith("run_id") and (folder / "run2.png").stat().st_size > 1000
     assert f"wrote {folder / 'run2.csv'}" in messages and f"wrote {folder / 'run2.png'}" in messages
@@ -291,9 +310,10 @@ async def test_export_and_plot_write_into_the_runs_folder_and_name_it(store, tmp
 async def test_detail_tabs_metric_picker_and_no_polling_after_the_end(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("down", "down", "enter")
-        await pilot.pause(1.0)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.data, "the run's data")
+        await settled(pilot)
         screen = app.screen
         assert isinstance(screen, RunDetailScreen) and screen.run_id == 2
         assert "best dev G-XLT F1 44.25" in str(screen.query_one("#detail-top").render())
@@ -314,9 +334,11 @@ async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(st
     other = add_compared_run(store)
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         await pilot.press("down", "down", "m")                  # run 3, the evaluate run
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, MatrixScreen) and app.screen.query_one(MatrixTable).row_count,
+                    "the matrix")
+        await settled(pilot)
         assert isinstance(app.screen, MatrixScreen) and app.screen.run_id == 3
         table = app.screen.query_one(MatrixTable)
         assert str(table.get_row("en")[1]).strip() == "50.0"     # f1 of (en, en)
@@ -327,10 +349,8 @@ async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(st
         assert str(app.screen.query_one(MatrixTable).get_row("en")[1]).strip() == "30.0"
         app.pop_screen()
         app.push_screen(MatrixScreen(other, 3))
-        for _ in range(60):
-            await pilot.pause(0.25)
-            if app.screen.marked:
-                break
+        await until(pilot, lambda: app.screen.marked, "the significance marks")
+        await settled(pilot)
         matrix = app.screen.query_one(MatrixTable)
         assert str(matrix.get_cell("de", "mean")).strip().startswith("+")      # a signed row mean
         assert str(matrix.get_cell("de", "ar")).endswith("*")
@@ -340,21 +360,21 @@ async def test_compare_shows_significance_an_empty_chart_message_and_clears_mark
     other = add_compared_run(store)
     app = XlqaApp(store)
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.pause(0.5)
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
         runs = app.screen
         runs.marked = {3, other}
         runs.action_compare()
-        for _ in range(60):                                     # the test runs in a worker thread
-            await pilot.pause(0.25)
-            if str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…":
-                break
+        await until(pilot, lambda: str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…",
+                    "the paired test (a worker thread)")
+        await settled(pilot)
         assert isinstance(app.screen, CompareScreen)
         row = [str(c) for c in app.screen.query_one("#compare-significance").get_row_at(0)]
         assert row[0] == f"{other} vs 3" and row[1].startswith("+") and "[" in row[2]
         chart = app.screen.query_one("#compare-curves", Chart)
         assert chart.query_one(".chart-empty").display and "no dev G-XLT F1 logged" in str(chart.query_one(".chart-empty").render())
         await pilot.press("q")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.screen is runs, "the runs screen")
+        await settled(pilot)
         assert runs.marked == set()
 
 
@@ -373,7 +393,10 @@ def test_the_system_monitor_logs_the_machine(monkeypatch):
     rows = []
     monitor = SystemMonitor(lambda *row: rows.append(row), datetime.utcnow() - timedelta(seconds=90), interval=0.05).start()
     import time
-    time.sleep(0.4)
+    deadline = time.monotonic() + 20
+    while not {"sys_cpu_percent", "sys_ram_used_gb", "sys_worker_rss_gb"} <= {r[1] for r in rows} \
+            and time.monotonic() < deadline:                        # a sample or two, however busy the machine
+        time.sleep(0.02)
     monitor.stop()
     keys = {key for _, key, _, _ in rows}
     assert {"sys_cpu_percent", "sys_ram_used_gb", "sys_worker_rss_gb"} <= keys
@@ -382,26 +405,25 @@ def test_the_system_monitor_logs_the_machine(monkeypatch):
 
 # --- snapshots ---------------------------------------------------------------------------------------
 
-async def _settle(pilot):
-    """Until the runs list has loaded (it reads the store in a worker), however busy the machine."""
-    for _ in range(80):
-        await pilot.pause(0.1)
-        screen = pilot.app.screen_stack[-1] if pilot.app.screen_stack else None
-        if isinstance(screen, RunsScreen) and screen.query_one(RunsTable).row_count and screen.total:
-            break
-    await pilot.pause(0.3)
+def _shown(app) -> bool:
+    """The screen on top has drawn what its worker read."""
+    screen = app.screen
+    if isinstance(screen, RunDetailScreen):
+        return bool(screen.data)
+    if isinstance(screen, MatrixScreen):
+        return screen.query_one(MatrixTable).row_count > 0
+    if isinstance(screen, CompareScreen):  # the paired test runs in a worker
+        return str(screen.query_one("#compare-significance").get_row_at(0)[0]) != "…"
+    return True
 
 
 def _screen(opener):
     async def run_before(pilot):
-        await _settle(pilot)
+        await until(pilot, lambda: runs_loaded(pilot.app), "the runs list")  # read in a worker, however busy the machine
+        await settled(pilot)
         opener(pilot.app)
-        await pilot.pause(1.5)
-        if isinstance(pilot.app.screen, CompareScreen):  # the paired test runs in a worker: wait for it
-            for _ in range(80):
-                if str(pilot.app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…":
-                    break
-                await pilot.pause(0.25)
+        await until(pilot, lambda: _shown(pilot.app), "the screen's data")
+        await settled(pilot)
     return run_before
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.mark.cuda
 def test_a_cuda_matmul_agrees_with_the_cpu():
@@ -29,10 +27,11 @@ def test_a_cuda_matmul_agrees_with_the_cpu():
 def _run_marked(**env):
     """This file's cuda-marked test in a fresh pytest: what a user without a GPU sees."""
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-                           str(REPO / "tests" / "test_cuda.py"), "-k", "agrees_with_the_cpu"],
+                           __file__, "-k", "agrees_with_the_cpu"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
 
+@pytest.mark.slow  # a whole pytest in a subprocess
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the marked test runs instead")
 def test_cuda_tests_skip_with_a_reason_and_fail_when_cuda_is_required():
     skipped = _run_marked(XLQA_REQUIRE_CUDA="0")

@@ -29,10 +29,12 @@ from engine.jobs.launch import ensure_scheduler
 from engine.jobs.liveness import holder_alive
 from engine.jobs.slurm_entry import node_command
 from engine.jobs.slurm_state import job_states
-from tests.test_jobs import TERMINAL, THROUGHPUT, assert_same_rows, launch, wait_for, wait_until, write_config
+from tests.jobs_helpers import TERMINAL, THROUGHPUT, assert_same_rows, launch, wait_for, wait_until, write_config
 
 REQUIRE = os.environ.get("XLQA_REQUIRE_SLURM", "") not in ("", "0")
 PARTITION = os.environ.get("XLQA_TEST_SLURM_PARTITION", "")
+
+pytestmark = pytest.mark.slow  # a real Slurm cluster and real jobs
 
 
 def slurm_state(job_id: str) -> str:
@@ -120,7 +122,7 @@ def plain(value):
 
 
 def rows(url, run_id):
-    """Everything a run wrote, per table, as sorted tuples (tests/test_jobs.py's rows, on any database)."""
+    """Everything a run wrote, per table, as sorted tuples (tests/jobs_helpers.py rows, on any database)."""
     engine = create_engine(url)
     out_dir = Store(url).get_run(run_id)["output_dir"]
     with engine.connect() as conn:

@@ -12,122 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import tomli_w
 from click.testing import CliRunner
 
-from db import Store
 from engine.cli import main
-from engine.jobs.devices import cpu_threads
 from tests.helpers import tiny_config
-
-TERMINAL = ("done", "failed", "cancelled", "lost")
-THROUGHPUT = ("examples_per_s",)  # wall-clock speed: a value a resumed run cannot repeat (and sys_* telemetry)
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    db = tmp_path / "xlqa.db"
-    monkeypatch.setenv("XLQA_DB", str(db))
-    monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
-    return tmp_path, Store(str(db))
-
-
-def write_config(tmp_path, name, stage="distill", **sections):
-    cfg = tiny_config(stage, **sections).replace(name=name, output_dir=str(tmp_path / "runs"))
-    path = tmp_path / f"{name}.toml"
-    path.write_text(tomli_w.dumps(cfg.to_dict()))
-    return path
-
-
-def slow_config(tmp_path, name, paragraphs=100, **train):
-    """A distill run of two generations, ~4 s an epoch on a 2-core CPU: wide enough to kill at a chosen phase."""
-    return write_config(tmp_path, name, data={"synthetic_paragraphs": paragraphs}, model={"name": "tiny-bert:128:2"},
-                        features={"max_length": 128, "doc_stride": 48, "max_query_length": 24},
-                        train={"epochs": 2, "batch_size": 8, "log_every": 7, "checkpoint_every": 0, **train},
-                        eval={"suites": [], "max_per_cell": 10})
-
-
-def wait_for(store, run_id, statuses, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        run = store.get_run(run_id)
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} still {store.get_run(run_id)['status']} after {timeout}s")
-
-
-def wait_until(predicate, timeout=120, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def launch(path, *args):
-    result = CliRunner().invoke(main, ["launch", str(path), *args])
-    assert result.exit_code == 0, result.output
-    return [int(x) for x in result.output.split("queued runs ")[1].split(" of")[0].split(", ")]
-
-
-_BASELINES: dict = {}
-
-
-def baseline_rows(tmp_path_factory, every: int) -> dict:
-    """The rows of an uninterrupted run of slow_config (once per config; run in the foreground, in-process:
-    the same engine, so the same rows as a background worker)."""
-    if every not in _BASELINES:
-        tmp = tmp_path_factory.mktemp(f"baseline{every}")
-        store = Store(str(tmp / "xlqa.db"))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))  # as the scheduler's workers:
-        try:                                                          # float sums depend on the thread count
-            result = CliRunner().invoke(main, ["run", str(slow_config(tmp, "kill", checkpoint_every=every)),
-                                               "--db", str(tmp / "xlqa.db")])
-        finally:
-            torch.set_num_threads(threads)
-        assert result.exit_code == 0, result.output
-        train = next(r for r in store.list_runs() if r["kind"] == "distill")
-        _BASELINES[every] = (rows(store, train["id"]), train["step"])
-    return _BASELINES[every]
-
-
-def rows(store, run_id):
-    """Everything a run wrote, per table, as sorted tuples (paths relative to the run's folder)."""
-    out_dir = store.get_run(run_id)["output_dir"]
-    con = sqlite3.connect(store.url.split(":///", 1)[1])
-    q = lambda sql: sorted(con.execute(sql, (run_id,)).fetchall())
-    result = {
-        "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} "
-                    "AND key NOT LIKE 'sys%'"),
-        "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = ?"),
-        "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = ?"),
-        "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell WHERE run_id = ?"),
-        "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
-                     q("SELECT kind, path, step FROM artifact WHERE run_id = ?")],
-        "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM metric_summary "
-                            f"WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"),
-    }
-    con.close()
-    return result
-
-
-def assert_same_rows(a: dict, b: dict):
-    counts = {table: (len(a[table]), len(b[table])) for table in a}
-    for table in a:
-        assert a[table] == b[table], f"{table}: {counts[table]} rows"
-    return counts
-
-
-def kill_worker(store, run_id):
-    os.kill(store.get_run(run_id)["pid"], signal.SIGKILL)
-
+from tests.jobs_helpers import (TERMINAL, assert_same_rows, baseline_rows, kill_worker, launch, rows, slow_config,
+                                wait_for, wait_until, write_config)
 
 # --- the queue ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_launch_runs_the_queue_and_a_failure_does_not_stop_it(env):
     tmp_path, store = env
     bad_file = tmp_path / "bad" / "xquad.en.json"   # valid JSON, a wrong answer offset: fails in the worker
@@ -193,6 +88,7 @@ def test_preflight_queues_nothing_for_bad_input(env, fixture_data):
     assert sample.exit_code == 2 and "not valid JSON" in sample.output and "file name" not in sample.output
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_cancel_then_resume_continues_from_the_checkpoint(env):
     tmp_path, store = env
     ids = launch(write_config(tmp_path, "long", train={"epochs": 40, "checkpoint_every": 5}, eval={"suites": []}))
@@ -214,6 +110,7 @@ def test_cancel_then_resume_continues_from_the_checkpoint(env):
     assert max(steps) == stopped_at + 6
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_cancel_stops_a_job_within_seconds_outside_training(env):
     """A cancel during the teacher pass (no optimizer step yet) ends the run in seconds, not minutes."""
     tmp_path, store = env
@@ -229,6 +126,7 @@ def test_cancel_stops_a_job_within_seconds_outside_training(env):
 
 # --- nothing lost, nothing twice ----------------------------------------------------------------------
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 @pytest.mark.parametrize("scenario", ["before the first checkpoint", "after an epoch checkpoint",
                                       "after a mid-generation checkpoint"])
 def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario, tmp_path_factory):
@@ -255,6 +153,7 @@ def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario,
     print(scenario, counts)
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     """Writes that raise (the database locked by another process for seconds) are kept and retried."""
     tmp_path, store = env
@@ -273,6 +172,7 @@ def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     assert_same_rows(baseline, rows(store, ids[1]))
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     """SIGSTOP: the pid lives but the heartbeat stops; the scheduler kills it and marks the run lost."""
     tmp_path, store = env
@@ -294,6 +194,7 @@ def test_a_stopped_worker_is_killed_marked_lost_and_resumes(env, monkeypatch):
     assert steps == sorted(set(steps))
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, monkeypatch):
     tmp_path, store = env
     monkeypatch.setenv("XLQA_HEARTBEAT_STALE_S", "3")
@@ -306,7 +207,9 @@ def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, m
         scheduler_pid = lease.pid
     os.kill(scheduler_pid, signal.SIGKILL)
     kill_worker(store, train)
-    time.sleep(4)
+    from db.models import utcnow
+    stale = lambda: (utcnow() - store.get_run(train)["heartbeat_at"]).total_seconds() > 3.5   # past XLQA_HEARTBEAT_STALE_S
+    wait_until(stale, timeout=30, what="the heartbeat to go stale")
     assert store.get_run(train)["status"] == "running"      # nobody noticed yet
     listing = CliRunner().invoke(main, ["list"])
     assert store.get_run(train)["status"] == "lost" and "lost" in listing.output
@@ -317,6 +220,7 @@ def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, m
     assert wait_for(store, ids[0], TERMINAL)["status"] == "done"
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_second_executor_cannot_run_the_same_run(env):
     tmp_path, store = env
     import subprocess
@@ -335,6 +239,7 @@ def test_a_second_executor_cannot_run_the_same_run(env):
     assert third.returncode == 3 and "already taken" in third.stderr
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_logs_follow_shows_the_last_lines_and_foreground_runs_have_logs(env):
     tmp_path, store = env
     path = write_config(tmp_path, "fg", train={"epochs": 1}, eval={"suites": []})
@@ -368,6 +273,7 @@ def test_a_scheduler_that_loses_its_lease_stops_scheduling(env):
     assert store.lease_alive()                                   # the intruder's lease is left alone
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrupted_one(env):
     """kill -9 mid-evaluation: finished cells are not scored again, and cells plus per-question scores equal
     an uninterrupted evaluation of the same checkpoint."""
@@ -401,6 +307,7 @@ def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrup
     assert len(predictions) == 49 * 25
 
 
+@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_compare_significance_of_a_teacher_and_its_student(env):
     """The demo's flow in small: a teacher, a student distilled from it; their evaluations compared."""
     tmp_path, store = env

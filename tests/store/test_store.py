@@ -85,6 +85,7 @@ def _writer(url, run_id, n):
     sink.close()
 
 
+@pytest.mark.slow  # real writer processes
 def test_concurrent_writers_lose_no_rows(store_url):
     """4 worker processes write while this process reads: no 'database is locked', every row counted."""
     store = Store(store_url)

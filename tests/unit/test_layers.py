@@ -8,7 +8,7 @@
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 PACKAGES = ("engine", "db", "xlqa_tui")
 PRESENTATION = ("rich", "textual", "textual_plotext")
 

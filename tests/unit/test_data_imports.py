@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
 def test_engine_data_does_not_import_datasets_until_a_table_is_made():

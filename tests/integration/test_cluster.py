@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler
-from tests.test_jobs import TERMINAL, env, launch, wait_for, wait_until, write_config  # noqa: F401 (env: a fixture)
+from tests.jobs_helpers import TERMINAL, launch, wait_for, wait_until, write_config
 
 
+@pytest.mark.slow  # submitit-local: real job processes
 def test_runs_go_through_submitit_and_keep_their_dependencies(env):
     tmp_path, store = env
     path = write_config(tmp_path, "cluster", train={"epochs": 1}, eval={"max_per_cell": 5})
@@ -30,6 +31,7 @@ def test_runs_go_through_submitit_and_keep_their_dependencies(env):
     print(f"submit-to-running latency (submitit-local): {latency:.1f} s")
 
 
+@pytest.mark.slow  # submitit-local: real job processes
 def test_a_killed_job_becomes_lost_and_resume_submits_it_again(env):
     tmp_path, store = env
     ids = launch(write_config(tmp_path, "cluster-kill", train={"epochs": 30, "checkpoint_every": 5}, eval={"suites": []}),
@@ -55,7 +57,7 @@ class FakeJob:
 
 
 def test_executor_states_keep_a_waiting_run_alive_and_make_an_ended_one_lost(env):
-    """The held job objects of submitit-local (Slurm's own states: tests/test_slurm.py)."""
+    """The held job objects of submitit-local (Slurm's own states: tests/integration/test_slurm.py)."""
     tmp, store = env
     exp = store.create_experiment("s")
     pending = store.create_run(exp, "distill", {}, executor="submitit-local", output_dir=str(tmp / "p"))
@@ -82,6 +84,7 @@ def test_slurm_with_sqlite_is_refused_naming_both_ways_out(env, tmp_path):
     assert one_node[5:7] == ["-m", "engine.jobs.worker"]  # a module, not a script path
 
 
+@pytest.mark.slow  # submitit-local: real job processes
 def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):
     tmp_path, store = env
     path = write_config(tmp_path, "sweep-T", train={"epochs": 1}, eval={"suites": [], "dev": ""})

@@ -92,6 +92,7 @@ def test_tightening_takes_the_earliest_start_then_the_longest_end():
     assert words == ["ab", "c", "d\xa0e"] and list(char_to_word) == [0, 0, 0, 0, 1, 1, 2, 2, 2]
 
 
+@pytest.mark.slow  # the full training files
 def test_label_differences_on_the_full_xquad_training_languages(full_data):
     """The closing note's count: the 7 training languages of XQuAD, the paper's windows, a vocabulary built
     on these texts (mBERT's is not available offline)."""

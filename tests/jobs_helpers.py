@@ -1,0 +1,113 @@
+"""Helpers of the job tests (tests/integration/test_jobs.py, test_cluster.py): configs written to TOML, launches
+through the CLI, waits on a run's status, and the rows a run wrote. A helpers module, not a test module: test
+modules never import each other. The `env` fixture is in tests/conftest.py."""
+
+import os
+import signal
+import sqlite3
+import time
+
+import tomli_w
+from click.testing import CliRunner
+
+from db import Store
+from engine.cli import main
+from engine.jobs.devices import cpu_threads
+from tests.helpers import tiny_config
+
+TERMINAL = ("done", "failed", "cancelled", "lost")
+THROUGHPUT = ("examples_per_s",)  # wall-clock speed: a value a resumed run cannot repeat (and sys_* telemetry)
+
+
+def write_config(tmp_path, name, stage="distill", **sections):
+    cfg = tiny_config(stage, **sections).replace(name=name, output_dir=str(tmp_path / "runs"))
+    path = tmp_path / f"{name}.toml"
+    path.write_text(tomli_w.dumps(cfg.to_dict()))
+    return path
+
+
+def slow_config(tmp_path, name, paragraphs=100, **train):
+    """A distill run of two generations, ~4 s an epoch on a 2-core CPU: wide enough to kill at a chosen phase."""
+    return write_config(tmp_path, name, data={"synthetic_paragraphs": paragraphs}, model={"name": "tiny-bert:128:2"},
+                        features={"max_length": 128, "doc_stride": 48, "max_query_length": 24},
+                        train={"epochs": 2, "batch_size": 8, "log_every": 7, "checkpoint_every": 0, **train},
+                        eval={"suites": [], "max_per_cell": 10})
+
+
+def wait_for(store, run_id, statuses, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        run = store.get_run(run_id)
+        if run["status"] in statuses:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {store.get_run(run_id)['status']} after {timeout}s")
+
+
+def wait_until(predicate, timeout=120, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def launch(path, *args):
+    result = CliRunner().invoke(main, ["launch", str(path), *args])
+    assert result.exit_code == 0, result.output
+    return [int(x) for x in result.output.split("queued runs ")[1].split(" of")[0].split(", ")]
+
+
+_BASELINES: dict = {}
+
+
+def baseline_rows(tmp_path_factory, every: int) -> dict:
+    """The rows of an uninterrupted run of slow_config (once per config; run in the foreground, in-process:
+    the same engine, so the same rows as a background worker)."""
+    if every not in _BASELINES:
+        import torch
+        tmp = tmp_path_factory.mktemp(f"baseline{every}")
+        store = Store(str(tmp / "xlqa.db"))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))  # as the scheduler's workers:
+        try:                                                          # float sums depend on the thread count
+            result = CliRunner().invoke(main, ["run", str(slow_config(tmp, "kill", checkpoint_every=every)),
+                                               "--db", str(tmp / "xlqa.db")])
+        finally:
+            torch.set_num_threads(threads)
+        assert result.exit_code == 0, result.output
+        train = next(r for r in store.list_runs() if r["kind"] == "distill")
+        _BASELINES[every] = (rows(store, train["id"]), train["step"])
+    return _BASELINES[every]
+
+
+def rows(store, run_id):
+    """Everything a run wrote, per table, as sorted tuples (paths relative to the run's folder)."""
+    out_dir = store.get_run(run_id)["output_dir"]
+    con = sqlite3.connect(store.url.split(":///", 1)[1])
+    q = lambda sql: sorted(con.execute(sql, (run_id,)).fetchall())
+    result = {
+        "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} "
+                    "AND key NOT LIKE 'sys%'"),
+        "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = ?"),
+        "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = ?"),
+        "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell WHERE run_id = ?"),
+        "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
+                     q("SELECT kind, path, step FROM artifact WHERE run_id = ?")],
+        "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM metric_summary "
+                            f"WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"),
+    }
+    con.close()
+    return result
+
+
+def assert_same_rows(a: dict, b: dict):
+    counts = {table: (len(a[table]), len(b[table])) for table in a}
+    for table in a:
+        assert a[table] == b[table], f"{table}: {counts[table]} rows"
+    return counts
+
+
+def kill_worker(store, run_id):
+    os.kill(store.get_run(run_id)["pid"], signal.SIGKILL)
