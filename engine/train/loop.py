@@ -69,6 +69,27 @@ def steps_per_epoch(micro_per_epoch: int, grad_accum: int, epoch_tail: str) -> i
     return micro_per_epoch // grad_accum if epoch_tail == "carry" else math.ceil(micro_per_epoch / grad_accum)
 
 
+def micro_batches(n: int, batch_size: int, world: int) -> tuple[int, int]:
+    """Global micro-batches of an epoch, and the features left out of it. A last global batch smaller than
+    the world would leave some rank an empty slice: that rank would skip a step the others run (their
+    collectives then wait forever), so that batch is dropped on every rank."""
+    tail = n % (batch_size * world)
+    if world > 1 and 0 < tail < world:
+        return n // (batch_size * world), tail
+    return math.ceil(n / (batch_size * world)), 0
+
+
+def stop_requested(acc, sink, device) -> bool:
+    """Stop or cancel, decided by all ranks together: only rank 0 reads the store, and a signal may reach
+    one rank first. A rank that stopped alone would wait at the checkpoint barrier while the others enter
+    the next gradient all-reduce. Called once per optimizer step, right after the step's all-reduce."""
+    stop = sink.should_stop() or cancellation.requested()
+    if acc.num_processes == 1:
+        return stop
+    flag = torch.tensor([1.0 if stop else 0.0], device=device)
+    return bool(acc.reduce(flag, reduction="sum").item() > 0)  # the one host sync per step under DDP
+
+
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed * 1000 + epoch)
     return torch.randperm(n, generator=g)
@@ -85,7 +106,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     main = acc.is_main_process
     torch.manual_seed(tc.seed)
     world, rank = acc.num_processes, acc.process_index
-    micro_per_epoch = math.ceil(len(feats) / (tc.batch_size * world))
+    micro_per_epoch, dropped_tail = micro_batches(len(feats), tc.batch_size, world)
     per_epoch = steps_per_epoch(micro_per_epoch, tc.grad_accum, tc.epoch_tail)
     total_steps = per_epoch * tc.epochs
     if tc.max_steps:
@@ -169,6 +190,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s%s",
              tc.stage, n, total_steps, per_epoch, world, device,
              f"; {feats.dropped} examples dropped (features.labels = legacy)" if feats.dropped else "")
+    if dropped_tail:
+        log.info("the last %d feature(s) of each epoch's order are left out: fewer than the %d processes",
+                 dropped_tail, world)
     while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
         epoch = counters["epoch"]
         if distill and (teacher is None or teacher.generation != epoch):
@@ -184,9 +208,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         for micro in range(counters["micro_in_epoch"], micro_per_epoch):
             lo = micro * tc.batch_size * world
             global_idx = order[lo:lo + tc.batch_size * world]
-            idx = global_idx[rank::world] if world > 1 else global_idx
-            if len(idx) == 0:
-                continue
+            idx = global_idx[rank::world] if world > 1 else global_idx  # never empty (micro_batches)
             batch = {k: v.to(device, non_blocking=True) for k, v in feats.batch(idx.numpy()).items()}
             # accumulation by hand: the last group of an epoch may be shorter, and still steps (epoch_tail =
             # step), or it is left unstepped and its gradients carry over (carry: always divided by grad_accum)
@@ -235,7 +257,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 evaluate_dev(step)
             if tc.checkpoint_every and step % tc.checkpoint_every == 0:
                 checkpoint(mid_epoch=True)
-            if sink.should_stop() or cancellation.requested():
+            if stop_requested(acc, sink, device):
                 checkpoint(mid_epoch=True)
                 raise Cancelled(f"stopped at step {step}")
             if tc.max_steps and step >= tc.max_steps:
