@@ -198,7 +198,10 @@ def main(argv=None):
                 print(f"run {args.run} is {run['status'] if run else 'not in this database'}: another executor "
                       "has it, or it is not queued; nothing to do", file=sys.stderr)
                 return EXIT_REFUSED
-        pgid = os.getpgid(0) if os.environ.get("XLQA_DETACHED") else None
+        # under a DDP launcher each rank has a session of its own (torch elastic): the group to signal is the
+        # launcher's, which forwards SIGTERM to every rank
+        launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        pgid = os.getpgid(os.getppid() if launched else 0) if os.environ.get("XLQA_DETACHED") else None
         if not store.bind_worker(args.run, attempt, os.getpid(), host, pgid):
             print(f"run {args.run}, attempt {attempt}: already taken by another process, or no longer running; "
                   "this worker exits", file=sys.stderr)
