@@ -31,7 +31,8 @@ from engine.features import QAFeatures
 from engine.losses import ce_loss, distillation_loss
 from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
-from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
+from engine.train.checkpoint import (LINK, load_state, promote_best, publish, rank_rng_state, rng_state,
+                                     set_rng_state, write_partial)
 from engine.train.optim import LegacyAdamW
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
@@ -120,9 +121,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         from transformers import AutoModelForQuestionAnswering
         state = load_state(resume_from)
         model.load_state_dict(AutoModelForQuestionAnswering.from_pretrained(resume_from).state_dict())
-        optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        set_rng_state(rank_rng_state(state, rank))
         counters = state["counters"]
         teacher_state, window_state = state["teacher"], state.get("window")
         if state.get("grads") is not None:  # a carried epoch tail
@@ -130,6 +130,12 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 p.grad = None if g is None else g.to(p.device)
         log.info("resuming from %s: epoch %d, step %d", resume_from, counters["epoch"], counters["global_step"])
     model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
+    if resume_from is not None:
+        # after prepare: the moments follow the parameters' device and AdamW's step counters stay on the
+        # CPU (loaded before, prepare moves them to the GPU, and each step then syncs on every counter)
+        optimizer.load_state_dict(state["optimizer"])
+        if acc.scaler is not None and state.get("scaler"):
+            acc.scaler.load_state_dict(state["scaler"])
     device = acc.device
     distill = tc.stage == "distill" and dc.a_kl > 0  # a_kl = 0: CE on the sampled data, no teacher needed
     autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(acc.mixed_precision)
@@ -160,6 +166,10 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         """Rows up to this step reach the store before the checkpoint becomes visible: a kill after it
         resumes with every row, a kill before it resumes from the previous one (and truncates to it)."""
         acc.wait_for_everyone()
+        rng_ranks = None
+        if world > 1:  # every rank's own RNG (its dropout stream), kept by the main process
+            rng_ranks = [None] * world
+            torch.distributed.all_gather_object(rng_ranks, rng_state())
         if main:
             carried = None  # the main process's own: under DDP a resumed tail holds its gradients only
             if (tc.epoch_tail == "carry" and counters["epoch"] < tc.epochs  # after the last epoch: never applied
@@ -167,7 +177,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 carried = [None if p.grad is None else p.grad.detach().cpu() for p in model.parameters()]
             partial = write_partial(output_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler,
                                     dict(counters), teacher if (distill and mid_epoch) else None, window.state(),
-                                    carried)
+                                    carried, rng_ranks, acc.scaler.state_dict() if acc.scaler is not None else None)
             sink.log_artifact("checkpoint", str(output_dir / LINK), counters["global_step"],
                               sum(f.stat().st_size for f in partial.rglob("*") if f.is_file()))
             try:
@@ -243,7 +253,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 acc.clip_grad_norm_(model.parameters(), tc.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            if not acc.optimizer_step_was_skipped:  # fp16: an inf/nan step the scaler skipped moves no schedule
+                scheduler.step()
             counters["global_step"] += 1
             step = counters["global_step"]
             if main:
