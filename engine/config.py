@@ -92,7 +92,11 @@ class TrainConfig:
     batch_size: int = _help("examples per device per micro-batch", default=12)
     grad_accum: int = _help("micro-batches per optimizer step", default=2)
     max_grad_norm: float = _help("gradient clipping (0: off)", default=1.0)
-    precision: str = _help("no | bf16 | fp16 (AMP on CUDA)", default="no")
+    precision: str = _help("no | tf32 | bf16 | fp16 (on CUDA: no = IEEE fp32, the paper's; tf32 = fp32 storage "
+                           "with TF32 matmuls; bf16 and fp16 = AMP); CPU runs fp32", default="no")
+    deterministic: bool = _help("deterministic CUDA algorithms (slower; a killed and resumed run then repeats "
+                                "the uninterrupted one's rows exactly where every kernel has a deterministic "
+                                "version)", default=False)
     seed: int = _help("seed of sampling, init, shuffling and dropout", default=42)
     log_every: int = _help("optimizer steps per logging window", default=10)
     eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", default=0)
@@ -115,8 +119,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ConfigError(f"train.stage = {self.stage!r}: use one of {STAGES}")
-        if self.precision not in ("no", "bf16", "fp16"):
-            raise ConfigError(f"train.precision = {self.precision!r}: use no, bf16 or fp16")
+        if self.precision not in ("no", "tf32", "bf16", "fp16"):
+            raise ConfigError(f"train.precision = {self.precision!r}: use no, tf32, bf16 or fp16")
         for name in ("epochs", "batch_size", "grad_accum", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)}: must be >= 1")
@@ -143,6 +147,10 @@ class DistillConfig:
     teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
                                      "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
                                      "live in fp32: identical losses)", default="float16")
+    coef_group: int = _help("0: the batch-level w over each micro-batch (the paper's); G > 0: w per group of G "
+                            "examples inside the micro-batch, the loss and gradient of G-sized accumulation "
+                            "(batch_size 24, coef_group 6 = the paper's 6 x 4, with fewer kernel launches)",
+                            default=0)
 
     def __post_init__(self):
         if self.temperature <= 0:
@@ -157,6 +165,8 @@ class DistillConfig:
             raise ConfigError(f"distill.teacher_cache_dtype = {self.teacher_cache_dtype!r}: use float16 or float32")
         if self.k < 1 or self.window < 0:
             raise ConfigError("distill.k must be >= 1 and distill.window >= 0")
+        if self.coef_group < 0:
+            raise ConfigError(f"distill.coef_group = {self.coef_group}: must be >= 0")
 
 
 @dataclass

@@ -42,7 +42,10 @@ log = logging.getLogger("xlqa.worker")
 def hint_for(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if "out of memory" in text.lower():
-        return "CUDA out of memory: lower train.batch_size (raise train.grad_accum to keep the effective batch) or use train.precision = 'bf16'"
+        import torch  # bf16 only where the GPU has it (pre-Ampere GPUs do not)
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return ("CUDA out of memory: lower train.batch_size (raise train.grad_accum to keep the effective batch)"
+                + (" or use train.precision = 'bf16'" if bf16 else ""))
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full: free space under output_dir or point output_dir elsewhere"
     if isinstance(exc, (FileNotFoundError,)) or "DataError" in type(exc).__name__ or "no such file" in text.lower():

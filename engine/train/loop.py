@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -52,17 +53,27 @@ def make_accelerator(cfg: ExperimentConfig, cpu: bool | None = None):
     from accelerate import Accelerator
     cuda = torch.cuda.is_available() and not cpu
     precision = cfg.train.precision if cuda else "no"  # AMP is a CUDA feature here; CPU runs float32
-    return Accelerator(cpu=not cuda, mixed_precision=precision)
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ValueError(f"train.precision = 'bf16': {torch.cuda.get_device_name()} has no bf16; use tf32 "
+                         "(Ampere and newer) or fp16")
+    if cuda:
+        # tf32: fp32 storage and TF32 matmuls (about 7x IEEE fp32 on an H100/H200); else IEEE fp32 matmuls
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    if cfg.train.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # the worker's env sets it before CUDA starts
+        torch.use_deterministic_algorithms(True)
+    return Accelerator(cpu=not cuda, mixed_precision="no" if precision == "tf32" else precision)
 
 
-def _optimizer(model, cfg):
+def _optimizer(model, cfg, fused: bool = False):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.train.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.train.optimizer == "adamw-legacy":
         return LegacyAdamW(groups, lr=cfg.train.learning_rate)
-    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate)
+    # fused on CUDA: one kernel for the whole update instead of a few per parameter tensor
+    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate, fused=fused or None)
 
 
 def steps_per_epoch(micro_per_epoch: int, grad_accum: int, epoch_tail: str) -> int:
@@ -113,7 +124,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     if tc.max_steps:
         total_steps = min(total_steps, tc.max_steps)
 
-    optimizer = _optimizer(model, cfg)
+    optimizer = _optimizer(model, cfg, fused=acc.device.type == "cuda")
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
     counters = {"epoch": 0, "micro_in_epoch": 0, "global_step": 0, "best": -1.0}
     teacher_state = window_state = None
@@ -219,7 +230,10 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             lo = micro * tc.batch_size * world
             global_idx = order[lo:lo + tc.batch_size * world]
             idx = global_idx[rank::world] if world > 1 else global_idx  # never empty (micro_batches)
-            batch = {k: v.to(device, non_blocking=True) for k, v in feats.batch(idx.numpy()).items()}
+            batch = feats.batch(idx.numpy())
+            if device.type == "cuda":  # pinned: the copy overlaps the previous step's kernels
+                batch = {k: v.pin_memory() for k, v in batch.items()}
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             # accumulation by hand: the last group of an epoch may be shorter, and still steps (epoch_tail =
             # step), or it is left unstepped and its gradients carry over (carry: always divided by grad_accum)
             group_start = micro - micro % tc.grad_accum
@@ -236,10 +250,12 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 if distill:
                     ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
                     # the paper's batch-level w is a mean over the whole batch, also when DDP splits it
-                    batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 else None
+                    # (coefficient groups lie inside one rank's micro-batch: no reduce)
+                    batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 and not dc.coef_group else None
                     parts = distillation_loss(s, e, ts, te, batch["start_positions"], batch["end_positions"], coef,
                                               mode=dc.coefficient, temperature=dc.temperature, a_ce=dc.a_ce,
-                                              a_kl=dc.a_kl, direction=dc.kl_direction, batch_coef=batch_coef)
+                                              a_kl=dc.a_kl, direction=dc.kl_direction, batch_coef=batch_coef,
+                                              group=dc.coef_group)
                     window.add_coefs(coef)
                 else:
                     ce = ce_loss(s, e, batch["start_positions"], batch["end_positions"])
