@@ -27,7 +27,7 @@ from transformers import get_linear_schedule_with_warmup
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
-from engine.evaluate import decoding, evaluate_suite
+from engine.evaluate import decoding, eval_autocast, evaluate_suite
 from engine.features import QAFeatures
 from engine.losses import ce_loss, distillation_loss
 from engine.scoring.summary import format_summary, summarize
@@ -161,7 +161,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             return
         log.info("dev evaluation (%s) at step %d: %d questions", cfg.eval.dev, step, len(dev_records))
         cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
-                                  tc.eval_batch_size, device, autocast, decoding(cfg.eval))
+                                  tc.eval_batch_size, device, eval_autocast(tc.precision, device), decoding(cfg.eval))
         sink.log_eval(step, cfg.eval.dev, cells)
         summary = summarize(cells)
         score = summary["gxlt"]
