@@ -35,7 +35,7 @@ class ConfigError(ValueError):
     pass
 
 
-PRECISIONS = ("no", "bf16", "fp16")
+PRECISIONS = ("no", "tf32", "bf16", "fp16")
 CACHE_DTYPES = ("float16", "float32")
 SCORED_CHECKPOINTS = ("best", "final")
 
@@ -126,7 +126,11 @@ class TrainConfig:
     batch_size: int = _help("examples per device per micro-batch", ge=1, default=12)
     grad_accum: int = _help("micro-batches per optimizer step", ge=1, default=2)
     max_grad_norm: float = _help("gradient clipping (0: off)", default=1.0)
-    precision: str = _help("no | bf16 | fp16 (AMP on CUDA)", choices=PRECISIONS, default="no")
+    precision: str = _help("no | tf32 | bf16 | fp16 (on CUDA: no = IEEE fp32, the paper's; tf32 = fp32 storage "
+                           "with TF32 matmuls; bf16 and fp16 = AMP); CPU runs fp32", choices=PRECISIONS, default="no")
+    deterministic: bool = _help("deterministic CUDA algorithms (slower; a killed and resumed run then repeats "
+                                "the uninterrupted one's rows exactly where every kernel has a deterministic "
+                                "version)", default=False)
     seed: int = _help("seed of sampling, init, shuffling and dropout", default=42)
     log_every: int = _help("optimizer steps per logging window", ge=1, default=10)
     eval_every: int = _help("optimizer steps between dev evaluations (0: end of every epoch)", ge=0, default=0)
@@ -164,6 +168,10 @@ class DistillConfig:
     teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
                                      "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
                                      "live in fp32: identical losses)", choices=CACHE_DTYPES, default="float16")
+    coef_group: int = _help("0: the batch-level w over each micro-batch (the paper's); G > 0: w per group of G "
+                            "examples inside the micro-batch, the loss and gradient of G-sized accumulation "
+                            "(batch_size 24, coef_group 6 = the paper's 6 x 4, with fewer kernel launches)",
+                            ge=0, default=0)
 
     def __post_init__(self):
         check_fields(self, "distill.")

@@ -185,6 +185,15 @@ def score_cells(records, predictions: dict, suite: str) -> list[dict]:
     return cells
 
 
+def eval_autocast(precision: str, device):
+    """The autocast dtype of every evaluation of a run, dev and final alike: the training precision's on
+    CUDA (None: fp32, with TF32 matmuls when precision = tf32, set by the training setup), None on CPU."""
+    import torch
+    if getattr(device, "type", str(device)) != "cuda":
+        return None
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+
+
 def evaluate_suite(model, tokenizer, records, suite: str, feat_cfg: FeatureConfig, batch_size: int, device,
                    autocast_dtype=None, decode: Decoding = Decoding()) -> tuple[list[dict], dict]:
     """The suite's cells and the predictions ({id: answer text}) they were scored from."""

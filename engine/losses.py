@@ -73,9 +73,12 @@ def coefficient_per_example(mode: str, teacher_start, teacher_end, start_positio
 def distillation_loss(student_start, student_end, teacher_start, teacher_end, start_positions, end_positions,
                       coef: torch.Tensor, *, mode: str = "map@k", temperature: float = 2.0, a_ce: float = 1.0,
                       a_kl: float = 1.0, direction: str = "forward", batch_coef: torch.Tensor | None = None,
-                      ) -> dict[str, torch.Tensor]:
+                      group: int = 0) -> dict[str, torch.Tensor]:
     """coef: [B] per-example coefficients (coefficient_per_example on the teacher's logits).
     batch_coef: the batch-level w when the batch is split over processes (the mean over the global batch).
+    group: G > 0 computes the batch-level w per group of G consecutive examples (B a multiple of G), so a
+    micro-batch of 24 with G = 6 has the loss and gradient of 4 accumulated micro-batches of 6 (the paper's
+    batch-mean coefficient, without its small, launch-bound micro-batches). Not with batch_coef.
 
     Returns loss, loss_ce, loss_kl (the unweighted batchmean KL * T^2) and coef (the w applied)."""
     ce = ce_loss(student_start, student_end, start_positions, end_positions)
@@ -85,6 +88,15 @@ def distillation_loss(student_start, student_end, teacher_start, teacher_end, st
     if mode.endswith("-example"):
         weighted = (coef * kl_ex).mean()
         w = coef.mean()
+    elif group and group < coef.size(0):
+        # each group as its own micro-batch: its CE mean, its w, its KL mean; then the mean over groups (a
+        # shorter last group counts as one, as a shorter accumulated micro-batch would)
+        parts = [distillation_loss(*(t[i:i + group] for t in (student_start, student_end, teacher_start,
+                                                              teacher_end, start_positions, end_positions, coef)),
+                                   mode=mode, temperature=temperature, a_ce=a_ce, a_kl=a_kl, direction=direction)
+                 for i in range(0, coef.size(0), group)]
+        mean = {k: torch.stack([p[k] for p in parts]).mean() for k in parts[0]}
+        return {**mean, "loss_ce": ce, "loss_kl": kl}
     else:
         w = coef.mean() if batch_coef is None else batch_coef
         weighted = w * kl
@@ -101,6 +113,7 @@ def step_loss(start_logits, end_logits, batch: dict, stage: str, distill, teache
         ts, te, coef = teacher
         return distillation_loss(start_logits, end_logits, ts, te, starts, ends, coef, mode=distill.coefficient,
                                  temperature=distill.temperature, a_ce=distill.a_ce, a_kl=distill.a_kl,
-                                 direction=distill.kl_direction, batch_coef=batch_coef)
+                                 direction=distill.kl_direction, batch_coef=batch_coef,
+                                 group=distill.coef_group)
     ce = ce_loss(start_logits, end_logits, starts, ends)
     return {"loss": ce * distill.a_ce if stage == "distill" else ce, "loss_ce": ce}

@@ -14,7 +14,7 @@ from engine.data import load_path, load_source
 from engine.data.loaders import read_json
 from engine.data.offsets import require_spans
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import cell_rows, decoding, evaluate_suite, suite_records
+from engine.evaluate import cell_rows, decoding, eval_autocast, evaluate_suite, suite_records
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.naming import slug
@@ -191,7 +191,8 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
                 continue
             cell_records = records.select(rows)
             (cell,), predictions = evaluate_suite(model, tokenizer, cell_records, suite, cfg.features,
-                                                  cfg.train.eval_batch_size, device, decode=decoding(cfg.eval))
+                                                  cfg.train.eval_batch_size, device,
+                                                  eval_autocast(cfg.train.precision, device), decoding(cfg.eval))
             if cell_dir is not None:  # before the cell's rows: a cell in the store always has its file
                 write_json(predictions, cell_dir / f"{lq}-{lc}.json")
             cell["checkpoint"] = "best"

@@ -51,11 +51,20 @@ def cancel_run(store: Store, run_id: int) -> str:
         from engine.jobs.executors import cancel_job
         cancel_job(run)  # scancel: Slurm sends SIGTERM to the job, the worker checkpoints and ends cancelled
     elif run["pid"] and run["host"] == socket.gethostname():
-        try:
-            os.kill(run["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        terminate_worker(run)
     return f"run {run_id}: stopping at its next batch (training writes a checkpoint first)"
+
+
+def terminate_worker(run: dict) -> None:
+    """SIGTERM a local worker: its whole process group when it has one (every DDP rank and the launcher,
+    so the ranks stop together), else its pid."""
+    try:
+        if run.get("pgid"):
+            os.killpg(run["pgid"], signal.SIGTERM)
+        else:
+            os.kill(run["pid"], signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 def resume_run(store: Store, run_id: int) -> str:

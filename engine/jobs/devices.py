@@ -175,5 +175,6 @@ def worker_env(gpus: list[int], port: int, threads: int | None = None, names: di
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     env["CUDA_VISIBLE_DEVICES"] = ",".join((names or {}).get(g, str(g)) for g in gpus)
     env["MASTER_PORT"] = str(port)
+    env.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # train.deterministic needs it before CUDA starts
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env

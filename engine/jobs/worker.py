@@ -43,7 +43,10 @@ log = logging.getLogger("xlqa.worker")
 def hint_for(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if "out of memory" in text.lower():
-        return "CUDA out of memory: lower train.batch_size (raise train.grad_accum to keep the effective batch) or use train.precision = 'bf16'"
+        import torch  # bf16 only where the GPU has it (pre-Ampere GPUs do not)
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return ("CUDA out of memory: lower train.batch_size (raise train.grad_accum to keep the effective batch)"
+                + (" or use train.precision = 'bf16'" if bf16 else ""))
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full: free space under output_dir or point output_dir elsewhere"
     if isinstance(exc, (FileNotFoundError,)) or "DataError" in type(exc).__name__ or "no such file" in text.lower():
@@ -201,7 +204,10 @@ def main(argv=None):
                 print(f"run {args.run} is {run['status'] if run else 'not in this database'}: another executor "
                       "has it, or it is not queued; nothing to do", file=sys.stderr)
                 return EXIT_REFUSED
-        pgid = os.getpgid(0) if os.environ.get("XLQA_DETACHED") else None
+        # under a DDP launcher each rank has a session of its own (torch elastic): the group to signal is the
+        # launcher's, which forwards SIGTERM to every rank
+        launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        pgid = os.getpgid(os.getppid() if launched else 0) if os.environ.get("XLQA_DETACHED") else None
         if not store.bind_worker(args.run, attempt, os.getpid(), host, pgid):
             print(f"run {args.run}, attempt {attempt}: already taken by another process, or no longer running; "
                   "this worker exits", file=sys.stderr)

@@ -51,8 +51,8 @@ def rng_state() -> dict:
     state = {"python": random.getstate(), "torch": torch.get_rng_state(),
              "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                        "has_gauss": int(has_gauss), "gauss": float(gauss)}}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.cuda.is_available():  # this process's own device: each DDP rank saves its own stream
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
@@ -62,7 +62,17 @@ def set_rng_state(state: dict) -> None:
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        if isinstance(state["cuda"], torch.Tensor):
+            torch.cuda.set_rng_state(state["cuda"])
+        elif len(state["cuda"]) == torch.cuda.device_count():  # an older checkpoint: every device's state
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def rank_rng_state(state: dict, rank: int) -> dict:
+    """The RNG state rank `rank` resumes from: its own when the checkpoint has one (a run resumed on fewer
+    processes takes the first ones'), else rank 0's."""
+    ranks = state.get("rng_ranks") or []
+    return ranks[rank] if rank < len(ranks) else state["rng"]
 
 
 def position_name(counters: dict) -> str:
@@ -98,9 +108,11 @@ def _point(link: Path, target: Path) -> None:
 
 
 def write_partial(output_dir: Path, model, tokenizer, optimizer, scheduler, counters: dict, teacher=None,
-                  window: dict | None = None, grads: list | None = None) -> Path:
+                  window: dict | None = None, grads: list | None = None, rng_ranks: list | None = None,
+                  scaler: dict | None = None) -> Path:
     """Everything of a checkpoint, in `checkpoints/<position>.partial` (not yet visible to resume).
-    grads: gradients accumulated but not yet stepped (train.epoch_tail = carry, at an epoch end)."""
+    grads: gradients accumulated but not yet stepped (train.epoch_tail = carry, at an epoch end).
+    rng_ranks: every DDP rank's RNG state; scaler: the fp16 GradScaler's state."""
     tmp = Path(output_dir) / CHECKPOINTS / (position_name(counters) + PARTIAL)
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -111,7 +123,7 @@ def write_partial(output_dir: Path, model, tokenizer, optimizer, scheduler, coun
     torch.save({"format": 2, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "rng": rng_state(), "counters": dict(counters),
                 "teacher": teacher.state_dict() if teacher is not None else None, "window": window,
-                "grads": grads}, tmp / STATE_FILE)
+                "grads": grads, "rng_ranks": rng_ranks, "scaler": scaler}, tmp / STATE_FILE)
     _fsync_tree(tmp)
     return tmp
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -26,12 +27,13 @@ from transformers import get_linear_schedule_with_warmup
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
-from engine.evaluate import decoding, evaluate_suite
+from engine.evaluate import decoding, eval_autocast, evaluate_suite
 from engine.features import QAFeatures
 from engine.losses import step_loss
 from engine.scoring.summary import format_summary, summarize
 from engine.sink import MetricSink, NullSink
-from engine.train.checkpoint import LINK, load_state, promote_best, publish, set_rng_state, write_partial
+from engine.train.checkpoint import (LINK, load_state, promote_best, publish, rank_rng_state, rng_state,
+                                     set_rng_state, write_partial)
 from engine.train.optim import LegacyAdamW
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
@@ -51,22 +53,53 @@ def make_accelerator(cfg: ExperimentConfig, cpu: bool | None = None):
     from accelerate import Accelerator
     cuda = torch.cuda.is_available() and not cpu
     precision = cfg.train.precision if cuda else "no"  # AMP is a CUDA feature here; CPU runs float32
-    return Accelerator(cpu=not cuda, mixed_precision=precision)
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ValueError(f"train.precision = 'bf16': {torch.cuda.get_device_name()} has no bf16; use tf32 "
+                         "(Ampere and newer) or fp16")
+    if cuda:
+        # tf32: fp32 storage and TF32 matmuls (about 7x IEEE fp32 on an H100/H200); else IEEE fp32 matmuls
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    if cfg.train.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # the worker's env sets it before CUDA starts
+        torch.use_deterministic_algorithms(True)
+    return Accelerator(cpu=not cuda, mixed_precision="no" if precision == "tf32" else precision)
 
 
-def _optimizer(model, cfg):
+def _optimizer(model, cfg, fused: bool = False):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.train.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.train.optimizer == "adamw-legacy":
         return LegacyAdamW(groups, lr=cfg.train.learning_rate)
-    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate)
+    # fused on CUDA: one kernel for the whole update instead of a few per parameter tensor
+    return torch.optim.AdamW(groups, lr=cfg.train.learning_rate, fused=fused or None)
 
 
 def steps_per_epoch(micro_per_epoch: int, grad_accum: int, epoch_tail: str) -> int:
     """Optimizer steps of one epoch: the official t_total is len(dataloader) // accumulation * epochs."""
     return micro_per_epoch // grad_accum if epoch_tail == "carry" else math.ceil(micro_per_epoch / grad_accum)
+
+
+def micro_batches(n: int, batch_size: int, world: int) -> tuple[int, int]:
+    """Global micro-batches of an epoch, and the features left out of it. A last global batch smaller than
+    the world would leave some rank an empty slice: that rank would skip a step the others run (their
+    collectives then wait forever), so that batch is dropped on every rank."""
+    tail = n % (batch_size * world)
+    if world > 1 and 0 < tail < world:
+        return n // (batch_size * world), tail
+    return math.ceil(n / (batch_size * world)), 0
+
+
+def stop_requested(acc, sink, device) -> bool:
+    """Stop or cancel, decided by all ranks together: only rank 0 reads the store, and a signal may reach
+    one rank first. A rank that stopped alone would wait at the checkpoint barrier while the others enter
+    the next gradient all-reduce. Called once per optimizer step, right after the step's all-reduce."""
+    stop = sink.should_stop() or cancellation.requested()
+    if acc.num_processes == 1:
+        return stop
+    flag = torch.tensor([1.0 if stop else 0.0], device=device)
+    return bool(acc.reduce(flag, reduction="sum").item() > 0)  # the one host sync per step under DDP
 
 
 def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -85,13 +118,13 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     main = acc.is_main_process
     torch.manual_seed(tc.seed)
     world, rank = acc.num_processes, acc.process_index
-    micro_per_epoch = math.ceil(len(feats) / (tc.batch_size * world))
+    micro_per_epoch, dropped_tail = micro_batches(len(feats), tc.batch_size, world)
     per_epoch = steps_per_epoch(micro_per_epoch, tc.grad_accum, tc.epoch_tail)
     total_steps = per_epoch * tc.epochs
     if tc.max_steps:
         total_steps = min(total_steps, tc.max_steps)
 
-    optimizer = _optimizer(model, cfg)
+    optimizer = _optimizer(model, cfg, fused=acc.device.type == "cuda")
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
     counters = {"epoch": 0, "micro_in_epoch": 0, "global_step": 0, "best": -1.0}
     teacher_state = window_state = None
@@ -99,9 +132,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         from transformers import AutoModelForQuestionAnswering
         state = load_state(resume_from)
         model.load_state_dict(AutoModelForQuestionAnswering.from_pretrained(resume_from).state_dict())
-        optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        set_rng_state(rank_rng_state(state, rank))
         counters = state["counters"]
         teacher_state, window_state = state["teacher"], state.get("window")
         if state.get("grads") is not None:  # a carried epoch tail
@@ -109,6 +141,12 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 p.grad = None if g is None else g.to(p.device)
         log.info("resuming from %s: epoch %d, step %d", resume_from, counters["epoch"], counters["global_step"])
     model, optimizer = acc.prepare(model, optimizer)  # the scheduler steps by hand on optimizer steps only
+    if resume_from is not None:
+        # after prepare: the moments follow the parameters' device and AdamW's step counters stay on the
+        # CPU (loaded before, prepare moves them to the GPU, and each step then syncs on every counter)
+        optimizer.load_state_dict(state["optimizer"])
+        if acc.scaler is not None and state.get("scaler"):
+            acc.scaler.load_state_dict(state["scaler"])
     device = acc.device
     distill = tc.stage == "distill" and dc.a_kl > 0  # a_kl = 0: CE on the sampled data, no teacher needed
     autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(acc.mixed_precision)
@@ -123,7 +161,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             return
         log.info("dev evaluation (%s) at step %d: %d questions", cfg.eval.dev, step, len(dev_records))
         cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
-                                  tc.eval_batch_size, device, autocast, decoding(cfg.eval))
+                                  tc.eval_batch_size, device, eval_autocast(tc.precision, device), decoding(cfg.eval))
         sink.log_eval(step, cfg.eval.dev, cells)
         summary = summarize(cells)
         score = summary["gxlt"]
@@ -139,6 +177,10 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         """Rows up to this step reach the store before the checkpoint becomes visible: a kill after it
         resumes with every row, a kill before it resumes from the previous one (and truncates to it)."""
         acc.wait_for_everyone()
+        rng_ranks = None
+        if world > 1:  # every rank's own RNG (its dropout stream), kept by the main process
+            rng_ranks = [None] * world
+            torch.distributed.all_gather_object(rng_ranks, rng_state())
         if main:
             carried = None  # the main process's own: under DDP a resumed tail holds its gradients only
             if (tc.epoch_tail == "carry" and counters["epoch"] < tc.epochs  # after the last epoch: never applied
@@ -146,7 +188,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 carried = [None if p.grad is None else p.grad.detach().cpu() for p in model.parameters()]
             partial = write_partial(output_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler,
                                     dict(counters), teacher if (distill and mid_epoch) else None, window.state(),
-                                    carried)
+                                    carried, rng_ranks, acc.scaler.state_dict() if acc.scaler is not None else None)
             sink.log_artifact("checkpoint", str(output_dir / LINK), counters["global_step"],
                               sum(f.stat().st_size for f in partial.rglob("*") if f.is_file()))
             try:
@@ -169,6 +211,9 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
     log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s%s",
              tc.stage, n, total_steps, per_epoch, world, device,
              f"; {feats.dropped} examples dropped (features.labels = legacy)" if feats.dropped else "")
+    if dropped_tail:
+        log.info("the last %d feature(s) of each epoch's order are left out: fewer than the %d processes",
+                 dropped_tail, world)
     while counters["epoch"] < tc.epochs and not (tc.max_steps and counters["global_step"] >= tc.max_steps):
         epoch = counters["epoch"]
         if distill and (teacher is None or teacher.generation != epoch):
@@ -184,10 +229,11 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         for micro in range(counters["micro_in_epoch"], micro_per_epoch):
             lo = micro * tc.batch_size * world
             global_idx = order[lo:lo + tc.batch_size * world]
-            idx = global_idx[rank::world] if world > 1 else global_idx
-            if len(idx) == 0:
-                continue
-            batch = {k: v.to(device, non_blocking=True) for k, v in feats.batch(idx.numpy()).items()}
+            idx = global_idx[rank::world] if world > 1 else global_idx  # never empty (micro_batches)
+            batch = feats.batch(idx.numpy())
+            if device.type == "cuda":  # pinned: the copy overlaps the previous step's kernels
+                batch = {k: v.pin_memory() for k, v in batch.items()}
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             # accumulation by hand: the last group of an epoch may be shorter, and still steps (epoch_tail =
             # step), or it is left unstepped and its gradients carry over (carry: always divided by grad_accum)
             group_start = micro - micro % tc.grad_accum
@@ -204,7 +250,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 if distill:
                     ts, te, coef = teacher.slice(batch["feature_index"], s.size(1))
                     # the paper's batch-level w is a mean over the whole batch, also when DDP splits it
-                    batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 else None
+                    # (coefficient groups lie inside one rank's micro-batch: no reduce)
+                    batch_coef = acc.reduce(coef.mean(), reduction="mean") if world > 1 and not dc.coef_group else None
                     parts = step_loss(s, e, batch, tc.stage, dc, (ts, te, coef), batch_coef)
                     window.add_coefs(coef)
                 else:
@@ -218,7 +265,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 acc.clip_grad_norm_(model.parameters(), tc.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            if not acc.optimizer_step_was_skipped:  # fp16: an inf/nan step the scaler skipped moves no schedule
+                scheduler.step()
             counters["global_step"] += 1
             step = counters["global_step"]
             if main:
@@ -232,7 +280,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
                 evaluate_dev(step)
             if tc.checkpoint_every and step % tc.checkpoint_every == 0:
                 checkpoint(mid_epoch=True)
-            if sink.should_stop() or cancellation.requested():
+            if stop_requested(acc, sink, device):
                 checkpoint(mid_epoch=True)
                 raise Cancelled(f"stopped at step {step}")
             if tc.max_steps and step >= tc.max_steps:

@@ -39,6 +39,22 @@ def masked_logits(out_logits: torch.Tensor, attention_mask: torch.Tensor, mask: 
     return logits.masked_fill(attention_mask == 0, MASK_VALUE) if mask else logits
 
 
+def qa_logits(model, b: dict, autocast_dtype, device):
+    """Start and end logits, the QA head in fp32 even under autocast: bf16 logits tie, and the reciprocal
+    rank among tied positions (so the coefficient) would then depend on the kernel."""
+    head = getattr(model, "qa_outputs", None)
+    body = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        if head is None or body is None or autocast_dtype is None:
+            out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b.get("token_type_ids"))
+            return out.start_logits, out.end_logits
+        hidden = body(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                      token_type_ids=b.get("token_type_ids"))[0]
+    logits = head(hidden.float())  # outside autocast: an fp32 matmul
+    start, end = logits.split(1, dim=-1)
+    return start.squeeze(-1), end.squeeze(-1)
+
+
 @torch.no_grad()
 def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int, window: int, batch_size: int,
                     device, autocast_dtype=None, store_dtype=torch.float16, mask: bool = True) -> TeacherCache:
@@ -51,10 +67,9 @@ def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int
     for idx in length_grouped_batches(feats.lengths, batch_size):
         cancel.check()
         b = {key: v.to(device) for key, v in feats.batch(idx).items()}
-        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b.get("token_type_ids"))
-        s = masked_logits(out.start_logits, b["attention_mask"], mask)
-        e = masked_logits(out.end_logits, b["attention_mask"], mask)
+        start_logits, end_logits = qa_logits(model, b, autocast_dtype, device)
+        s = masked_logits(start_logits, b["attention_mask"], mask)
+        e = masked_logits(end_logits, b["attention_mask"], mask)
         rows = b["feature_index"]
         start[rows, :s.size(1)] = s.to(store_dtype)
         end[rows, :e.size(1)] = e.to(store_dtype)
