@@ -107,3 +107,21 @@ def test_an_older_database_moves_each_experiments_config_out_of_its_runs_and_rea
     assert {i: None if t is None else float(t) for i, t in temps.items()} == {
         1: base["distill"]["temperature"], 2: base["distill"]["temperature"], 3: base["distill"]["temperature"],
         4: None, 5: None}
+
+
+def test_a_downgrade_puts_the_full_config_back_into_every_run_row(store_url, tmp_path):
+    store = Store(store_url)
+    full = tiny_config("distill").to_dict()
+    exp = store.create_experiment("e", config=full, config_hash=config_hash(full))
+    store.create_run(exp, "sample", {}, output_dir=str(tmp_path / "s"))
+    store.create_run(exp, "evaluate", {"model.init_from": "/t/best"}, output_dir=str(tmp_path / "e"))
+    expected = [store.get_run(1)["config"], store.get_run(2)["config"]]
+    store.engine.dispose()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006_run_sweep")
+    engine.dispose()
+    assert [loaded(c) for (c,) in raw(store_url, "SELECT config FROM run ORDER BY id")] == expected
+    assert expected[1]["model"]["init_from"] == "/t/best"
