@@ -43,12 +43,14 @@ def test_a_launched_experiment_stores_its_config_once_and_its_runs_read_it_back_
     assert [r["config"] for r in store.all_runs()] == [full] * 3
     assert [r["config"] for r in store.list_runs()] == [full] * 3
     assert [r["config"] for r in store.ready_runs()] == [full]
+    assert [r["config"] for r in store.runs_with_status("queued")] == [full] * 3
     # a run that overrides a field reads back its own full config, as engine.config rebuilds it
     teacher = str(tmp_path / "teacher" / "best")
     other = store.create_run(exp_id, "evaluate", {"model.init_from": teacher}, output_dir=str(tmp_path / "e"))
     assert store.get_run(other)["config"] == rebuild_config(full, {"model.init_from": teacher})
     assert store.get_run(other)["config"]["model"]["init_from"] == teacher
     assert store.get_run(ids[0])["config"]["model"]["init_from"] == full["model"]["init_from"]
+    assert store.request_cancel(other)["config"] == store.get_run(other)["config"]
     # the SQL views read a run's fields through its experiment's config
     assert {float(t) for (t,) in raw(store_url, "SELECT temperature FROM v_runs")} == {3.0}
 
