@@ -31,6 +31,10 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     notes: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(String(500), default="")
+    # the config every run of the experiment computes, stored once (its runs keep only what they override,
+    # db/configs.py); NULL for experiments made without one, whose runs each hold their full config
+    config: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    config_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     runs: Mapped[list["Run"]] = relationship(back_populates="experiment", cascade="all, delete-orphan")
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 
+from db.configs import full_config, with_full_configs
 from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
                        Run, SchedulerLease, as_dict, utcnow)
 from db.session import StoreError
@@ -37,9 +38,11 @@ def age_seconds(t: datetime | None) -> float:
 class RunQueue:
     """Mixed into Store, which provides session()."""
 
-    def create_experiment(self, name: str, notes: str = "", tags: str = "") -> int:
+    def create_experiment(self, name: str, notes: str = "", tags: str = "", config: dict | None = None,
+                          config_hash: str | None = None) -> int:
+        """`config`: the full config its runs compute, stored once; `config_hash`: engine.config.config_hash of it."""
         with self.session() as s:
-            exp = Experiment(name=name, notes=notes, tags=tags)
+            exp = Experiment(name=name, notes=notes, tags=tags, config=config, config_hash=config_hash)
             s.add(exp)
             s.flush()
             return exp.id
@@ -49,14 +52,19 @@ class RunQueue:
                    versions: dict | None = None, executor: str = "local", sweep: str | None = None) -> int:
         """`output_dir` must be absolute: the worker, `logs`, `resume` and the dashboard run in different
         working directories, and a relative folder would mean a different place to each. `sweep`: the sweep
-        the run belongs to (default: its config's `sweep`)."""
+        the run belongs to (default: its config's `sweep`). `config`: what the run overrides of its experiment's
+        config (dotted keys, e.g. {"model.init_from": ...}) when the experiment has one, else its full config;
+        either way the reads hand back the full config."""
         if not output_dir or not os.path.isabs(output_dir):
             raise ValueError(f"run output_dir {output_dir!r} is not an absolute path: resolve it before creating "
                              "the run (e.g. Path(output_dir).resolve())")
         with self.session() as s:
+            if sweep is None:
+                exp_config = s.scalar(select(Experiment.config).where(Experiment.id == experiment_id))
+                sweep = full_config(exp_config, config).get("sweep") or ""
             run = Run(experiment_id=experiment_id, kind=kind, config=config, depends_on=depends_on, devices=devices,
                       output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {},
-                      executor=executor, sweep=(config.get("sweep") or "") if sweep is None else sweep)
+                      executor=executor, sweep=sweep)
             s.add(run)
             s.flush()
             return run.id
@@ -137,7 +145,7 @@ class RunQueue:
                 run.status, run.ended_at = "cancelled", utcnow()
             elif run.status == "running":
                 run.cancel_requested = True
-            return as_dict(run)
+            return with_full_configs(s, [as_dict(run)])[0]
 
     def requeue(self, run_id: int, resume: bool = True) -> bool:
         """A failed, lost or cancelled run back to queued (compare and set on the status)."""
@@ -170,7 +178,8 @@ class RunQueue:
 
     def runs_with_status(self, *statuses: str) -> list[dict]:
         with self.session() as s:
-            return [as_dict(r) for r in s.scalars(select(Run).where(Run.status.in_(statuses)).order_by(Run.id))]
+            return with_full_configs(s, [as_dict(r) for r in s.scalars(select(Run).where(Run.status.in_(statuses))
+                                                                       .order_by(Run.id))])
 
     def ready_runs(self) -> list[dict]:
         """Queued runs whose dependency (if any) is done."""
@@ -178,7 +187,7 @@ class RunQueue:
             dep = Run.__table__.alias("dep")
             q = (select(Run).outerjoin(dep, Run.depends_on == dep.c.id)
                  .where(Run.status == "queued", or_(Run.depends_on.is_(None), dep.c.status == "done")).order_by(Run.id))
-            return [as_dict(r) for r in s.scalars(q)]
+            return with_full_configs(s, [as_dict(r) for r in s.scalars(q)])
 
     def blocked_runs(self) -> list[dict]:
         """Queued runs whose dependency failed, was cancelled or lost: they can never start."""
@@ -186,7 +195,7 @@ class RunQueue:
             dep = Run.__table__.alias("dep")
             q = (select(Run, dep.c.id, dep.c.status).join(dep, Run.depends_on == dep.c.id)
                  .where(Run.status == "queued", dep.c.status.in_(UNFINISHED)))
-            return [{**as_dict(r), "dep_id": d, "dep_status": st} for r, d, st in s.execute(q)]
+            return with_full_configs(s, [{**as_dict(r), "dep_id": d, "dep_status": st} for r, d, st in s.execute(q)])
 
     def acquire_lease(self, holder: str, pid: int, stale_after: float = 30.0, holder_alive=None) -> bool:
         """Take or renew the scheduler lease. Another holder's lease is taken over once its heartbeat is

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from db.configs import full_config, with_full_configs
 from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
                        Run, as_dict)
 
@@ -29,6 +30,7 @@ class Reads:
                 return None
             out = as_dict(run)
             out["experiment"] = run.experiment.name
+            out["config"] = full_config(run.experiment.config, run.config)
             return out
 
     def all_runs(self, sweep: str | None = None) -> list[dict]:
@@ -37,8 +39,8 @@ class Reads:
         if sweep is not None:
             q = q.where(Run.sweep == sweep)
         with self.session() as s:
-            return [{"id": i, "experiment_id": e, "kind": k, "status": st, "sweep": sw, "config": c}
-                    for i, e, k, st, sw, c in s.execute(q)]
+            return with_full_configs(s, [{"id": i, "experiment_id": e, "kind": k, "status": st, "sweep": sw, "config": c}
+                                         for i, e, k, st, sw, c in s.execute(q)])
 
     def sweep_counts(self) -> dict[str, dict[str, int]]:
         """sweep -> {status: number of its runs}, counted by the database over the indexed column."""
@@ -65,13 +67,14 @@ class Reads:
         for (an evaluate run's of its first suite, a training run's best dev), all from the summary table."""
         best = (select(MetricSummary.run_id, MetricSummary.best_value)
                 .where(MetricSummary.key == "dev_gxlt_f1", MetricSummary.context == "").subquery())
-        q = self._run_filter(select(Run, Experiment.name, best.c.best_value).join(Experiment)
+        q = self._run_filter(select(Run, Experiment.name, Experiment.config, best.c.best_value).join(Experiment)
                              .outerjoin(best, best.c.run_id == Run.id), text, statuses)
         column = {"id": Run.id, "kind": Run.kind, "status": Run.status, "experiment": Experiment.name,
                   "best": best.c.best_value, "started": Run.started_at, "ended": Run.ended_at}.get(sort, Run.id)
         q = q.order_by(column.desc() if descending else column.asc(), Run.id.desc()).offset(offset).limit(limit)
         with self.session() as s:
-            runs = [{**as_dict(r), "experiment": name, "best_dev_gxlt_f1": b} for r, name, b in s.execute(q)]
+            runs = [{**as_dict(r), "experiment": name, "best_dev_gxlt_f1": b, "config": full_config(c, r.config)}
+                    for r, name, c, b in s.execute(q)]
             final = s.execute(select(MetricSummary.run_id, MetricSummary.key, MetricSummary.last_value, MetricSummary.id)
                               .where(MetricSummary.run_id.in_([r["id"] for r in runs]),
                                      MetricSummary.key.like("%\\_gxlt\\_f1", escape="\\"),

@@ -2,15 +2,14 @@
 --   sqlite3 ~/.local/share/xlqa/xlqa.db      or   psql "$XLQA_DB"
 
 -- G-XLT F1 of every finished evaluation, by temperature and ntl (G-XLT over all 49 cells, as the paper's code)
-SELECT r.id AS run, e.name AS experiment,
-       json_extract(r.config, '$.distill.temperature') AS temperature,   -- PostgreSQL: (r.config::json->'distill'->>'temperature')
-       json_extract(r.config, '$.data.ntl') AS ntl,
+-- (v_runs reads temperature and ntl through the experiment's config: a run row holds only its overrides)
+SELECT v.run_id AS run, v.experiment, v.temperature, v.ntl,
        AVG(c.f1) AS gxlt_f1,
        AVG(CASE WHEN c.lang_q <> c.lang_c THEN c.f1 END) AS gxlt_cross_f1,
        AVG(CASE WHEN c.lang_q = c.lang_c THEN c.f1 END) AS xlt_f1
-FROM run r JOIN experiment e ON e.id = r.experiment_id JOIN eval_cell c ON c.run_id = r.id
-WHERE r.status = 'done' AND r.kind = 'evaluate' AND c.suite = 'mlqa-dev' AND c.checkpoint = 'best'
-GROUP BY r.id, e.name, temperature, ntl
+FROM v_runs v JOIN eval_cell c ON c.run_id = v.run_id
+WHERE v.status = 'done' AND v.kind = 'evaluate' AND c.suite = 'mlqa-dev' AND c.checkpoint = 'best'
+GROUP BY v.run_id, v.experiment, v.temperature, v.ntl
 ORDER BY gxlt_f1 DESC;
 
 -- Best dev G-XLT F1 of every training run, without scanning the metric table

@@ -1,4 +1,4 @@
--- xlqa schema 0006_run_sweep (sqlite); made by `python -m db.migrate --dump`
+-- xlqa schema 0007_experiment_config (sqlite); made by `python -m db.migrate --dump`
 
 CREATE TABLE experiment (
 	id INTEGER NOT NULL, 
@@ -6,8 +6,12 @@ CREATE TABLE experiment (
 	created_at DATETIME NOT NULL, 
 	notes TEXT NOT NULL, 
 	tags VARCHAR(500) NOT NULL, 
+	config JSON, 
+	config_hash VARCHAR(64), 
 	PRIMARY KEY (id)
 );
+
+CREATE INDEX ix_experiment_config_hash ON experiment (config_hash);
 
 CREATE TABLE scheduler_lease (
 	id INTEGER NOT NULL, 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from db.store import Store
-from engine.config import ExperimentConfig
+from engine.config import ExperimentConfig, config_hash
 from engine.jobs.provenance import git_commit, versions
 from engine.naming import slug
 
@@ -28,9 +28,12 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
     order. `after`: a run that must finish first. `executor`: where their workers run (engine.jobs.executors)."""
     from engine.jobs.executors import check_launch
     check_launch(executor, store.url, cfg)
-    exp_id = store.create_experiment(cfg.name)
+    full = cfg.to_dict()
+    exp_id = store.create_experiment(cfg.name, config=full, config_hash=config_hash(full))
     root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
-    config, commit, vers = cfg.to_dict(), git_commit(), versions()
+    # the config is stored once, with the experiment; a run keeps what it overrides (engine.config.run_overrides,
+    # the reads lay it over the experiment's): every run of a plan computes the experiment's config as it is
+    config, commit, vers = {}, git_commit(), versions()
     common = dict(seed=cfg.train.seed, git_commit=commit, versions=vers, executor=executor, sweep=cfg.sweep)
     if cfg.train.stage == "evaluate":
         return [store.create_run(exp_id, "evaluate", config, depends_on=after, devices=devices,
