@@ -12,7 +12,8 @@ from engine.cancel import Cancelled
 from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records
-from engine.sink import MemorySink, NullSink
+from engine.sink import NullSink
+from engine.testing import MemorySink
 from engine.train import train
 from engine.train.loop import make_accelerator
 from tests.helpers import tiny_config

@@ -56,7 +56,7 @@ def test_training_with_groups_matches_accumulation(tmp_path):
     from engine.features import tokenize
     from engine.modeling import load_model_and_tokenizer
     from engine.pipeline import tokenizer_texts, training_records
-    from engine.sink import MemorySink
+    from engine.testing import MemorySink
     from engine.train import train
     from tests.helpers import tiny_config
 
