@@ -246,7 +246,8 @@ def test_the_multi_node_command_line_whole():
 
 def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an_uninterrupted_run(cluster):
     tmp_path, store = cluster
-    train_cfg = {"epochs": 6, "batch_size": 8, "log_every": 7, "checkpoint_every": 0}
+    # long enough that the run is still training when Slurm warns (its time-limit check runs every 30 s)
+    train_cfg = {"epochs": 20, "batch_size": 8, "log_every": 7, "checkpoint_every": 0}
     sections = dict(data={"synthetic_paragraphs": 100}, model={"name": "tiny-bert:128:2"},
                     features={"max_length": 128, "doc_stride": 48, "max_query_length": 24},
                     train=train_cfg, eval={"suites": [], "max_per_cell": 10})
