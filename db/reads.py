@@ -107,6 +107,20 @@ class Reads:
                  .order_by(Metric.step, Metric.id))
             return [(st, v) for st, v in s.execute(q)]
 
+    def metrics_at_step(self, run_id: int, step: int) -> dict[str, tuple[int, float]]:
+        """Every metric of a run at `step`, or at its logged step nearest to it (the earlier on a tie):
+        {"key" or "key[context]": (step, value)}. The machine's sys_* metrics are left out: their step counts
+        seconds, not training steps."""
+        distance = func.abs(Metric.step - step)
+        nearest = (select(Metric.key, Metric.context, Metric.step, Metric.value,
+                          func.row_number().over(partition_by=(Metric.key, Metric.context),
+                                                 order_by=(distance, Metric.step, Metric.id.desc())).label("rank"))
+                   .where(Metric.run_id == run_id, ~Metric.key.like("sys\\_%", escape="\\")).subquery())
+        with self.session() as s:
+            found = s.execute(select(nearest.c.key, nearest.c.context, nearest.c.step, nearest.c.value)
+                              .where(nearest.c.rank == 1).order_by(nearest.c.key, nearest.c.context))
+            return {(k if not ctx else f"{k}[{ctx}]"): (st, v) for k, ctx, st, v in found}
+
     def histograms(self, run_id: int, key: str = "coef") -> list[dict]:
         with self.session() as s:
             return [as_dict(h) for h in s.scalars(select(Histogram).where(Histogram.run_id == run_id, Histogram.key == key)

@@ -94,12 +94,17 @@ def _metric_keys(store: Store, run_id: int) -> list[tuple[str, str]]:
     return sorted({(m["key"], m["context"]) for m in store.summary(run_id).values()})
 
 
+# the long format's columns and Parquet types (docs/database.md): fixed, so a run without rows keeps them
+LONG_COLUMNS = (("run_id", "int64"), ("kind", "string"), ("key", "string"), ("step", "int64"), ("value", "float64"),
+                ("suite", "string"), ("lang_q", "string"), ("lang_c", "string"))
+
+
 def export_parquet(store: Store, run_id: int, path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
     rows = long_rows(store, run_id)
-    columns = ("run_id", "kind", "key", "step", "value", "suite", "lang_q", "lang_c")
-    pq.write_table(pa.table({c: [r[c] for r in rows] for c in columns}), path)
+    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in LONG_COLUMNS])
+    pq.write_table(pa.table({c: [r[c] for r in rows] for c, _ in LONG_COLUMNS}, schema=schema), path)
     return len(rows)
 
 

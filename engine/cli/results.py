@@ -140,7 +140,11 @@ def export(run_id, fmt, output):
     if fmt == "parquet":
         if output is None:
             raise InputError("--format parquet writes a file: give -o FILE.parquet")
-        click.echo(f"wrote {output} ({export_parquet(store, run_id, output)} rows)")
+        try:
+            n = export_parquet(store, run_id, output)
+        except ImportError as e:
+            raise InputError("--format parquet needs pyarrow: pip install 'xlqa[parquet]'") from e
+        click.echo(f"wrote {output} ({n} rows)")
         return
     text = export_run(store, run_id, fmt)
     if output:

@@ -214,13 +214,23 @@ def list_runs(statuses, limit, as_json):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("run_id", type=int)
+@click.option("--at-step", "at_step", type=int, default=None, metavar="N",
+              help="every metric of the run at step N, or at its logged step nearest to N")
 @click.option("--json", "as_json", is_flag=True, help="the run row, its config and metric summary as JSON")
 @db_option
-def show(run_id, as_json):
-    """Config, status, provenance and latest metrics of a run."""
+def show(run_id, at_step, as_json):
+    """Config, status, provenance and latest metrics of a run; with --at-step N, its metrics at one step.
+
+    \b
+    Examples:
+      xlqa-run show 6
+      xlqa-run show 6 --at-step 500 --json
+    """
     from engine.jobs.control import reconcile
     store = open_store()
     get_run_or_fail(store, run_id)
+    if at_step is not None:
+        return show_at_step(store, run_id, at_step, as_json)
     reconcile(store)
     r, summary = store.get_run(run_id), sorted(store.summary(run_id).items())
     if as_json:
@@ -236,6 +246,19 @@ def show(run_id, as_json):
         click.echo(f"  {key:<24} last {m['last_value']:.4f} @ {m['last_step']}   best {m['best_value']:.4f} @ {m['best_step']}")
     from engine.config import from_dict
     click.echo(from_dict(r["config"]).to_toml())
+
+
+def show_at_step(store, run_id: int, step: int, as_json: bool) -> None:
+    found = store.metrics_at_step(run_id, step)
+    if as_json:
+        return echo_json({"run": run_id, "at_step": step,
+                          "metrics": {k: {"step": st, "value": v} for k, (st, v) in found.items()}})
+    if not found:
+        click.echo(f"run {run_id} has logged no metrics yet")
+        return
+    click.echo(f"run {run_id} at step {step} (a metric not logged at {step}: its nearest step)")
+    for key, (st, v) in found.items():
+        click.echo(f"  {key:<28} {v:>12.4f} @ {st}{'' if st == step else '  (nearest)'}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -32,6 +32,10 @@ def test_list_show_matrix_as_json_with_stable_keys(db):
     assert runs[1]["score"] == 47.5 and runs[1]["score_suite"] == "mlqa-dev" and runs[2]["best_dev_gxlt_f1"] == 44.25
     shown = json.loads(runner.invoke(main, ["show", "2", "--json", "--db", path]).output)
     assert shown["run"]["kind"] == "distill" and shown["summary"]["dev_gxlt_f1"]["best"] == 44.25
+    at = json.loads(runner.invoke(main, ["show", "2", "--at-step", "75", "--json", "--db", path]).output)
+    assert at["at_step"] == 75 and at["metrics"]["coef"] == {"step": 75, "value": 0.6875}
+    assert at["metrics"]["dev_gxlt_f1"] == {"step": 50, "value": 41.5} and set(at["metrics"]) == {
+        "loss", "loss_ce", "loss_kl", "coef", "dev_gxlt_f1"}
     matrix = json.loads(runner.invoke(main, ["matrix", "3", "--json", "--db", path]).output)
     assert len(matrix["cells"]) == 49 and set(matrix["summary"]) == {"xlt", "g_xlt", "g_xlt_cross"}
     compared = json.loads(runner.invoke(main, ["compare", "3", "3", "--json", "--db", path]).output)

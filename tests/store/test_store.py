@@ -211,3 +211,16 @@ def test_an_evaluation_is_chosen_by_explicit_checkpoint_values(store_url):
     for bad in ("", None, "latest"):
         with pytest.raises(ValueError, match="checkpoint"):
             store.eval_cells(run, "x", bad)
+
+
+def test_metrics_at_a_step_or_the_nearest_logged_one(store_url):
+    store = Store(store_url)
+    run = make_run(store)
+    store.write_batch(run, metrics=[("loss", "", s, 10.0 - s, None) for s in range(1, 9)]
+                      + [("dev_gxlt_f1", "", 4, 40.0, None), ("dev_gxlt_f1", "", 8, 44.0, None),
+                         ("teacher_coef", "en-de", 0, 0.5, None), ("sys_cpu_percent", "", 6, 99.0, None)])
+    assert store.metrics_at_step(run, 7) == {"loss": (7, 3.0), "dev_gxlt_f1": (8, 44.0), "teacher_coef[en-de]": (0, 0.5)}
+    assert store.metrics_at_step(run, 2)["dev_gxlt_f1"] == (4, 40.0)
+    assert store.metrics_at_step(run, 100)["loss"] == (8, 2.0)
+    store.write_batch(run, metrics=[("dev_gxlt_f1", "", 12, 45.0, None)])
+    assert store.metrics_at_step(run, 10)["dev_gxlt_f1"] == (8, 44.0)     # a tie: the earlier step
