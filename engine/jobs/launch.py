@@ -22,6 +22,21 @@ def runs_root(cfg: ExperimentConfig) -> Path:
     return (base / "xlqa" / "runs").expanduser().resolve()
 
 
+def claim_folder(wanted: Path) -> Path:
+    """Create an experiment's folder, never reusing one: experiment ids start at 1 again in every new database
+    (or a database deleted and made anew), and a worker finding another run's checkpoint there would resume it.
+    mkdir without exist_ok claims the name atomically; a taken one gets a suffix: exp0001-x-2, -3, ..."""
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        folder = wanted if n == 1 else wanted.with_name(f"{wanted.name}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"{wanted}: 10,000 experiment folders of this name exist already; set output_dir elsewhere")
+
+
 def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | None = None,
          executor: str = "local") -> list[int]:
     """Write the three runs of an experiment (one evaluate run for train.stage = evaluate); returns their ids in
@@ -30,7 +45,7 @@ def plan(store: Store, cfg: ExperimentConfig, devices: str = "", after: int | No
     check_launch(executor, store.url, cfg)
     full = cfg.to_dict()
     exp_id = store.create_experiment(cfg.name, config=full, config_hash=config_hash(full))
-    root = runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}"
+    root = claim_folder(runs_root(cfg) / f"exp{exp_id:04d}-{slug(cfg.name)[:40] or 'experiment'}")
     # the config is stored once, with the experiment; a run keeps what it overrides (engine.config.run_overrides,
     # the reads lay it over the experiment's): every run of a plan computes the experiment's config as it is
     config, commit, vers = {}, git_commit(), versions()

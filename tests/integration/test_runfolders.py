@@ -103,3 +103,18 @@ def test_a_scheduled_run_writes_only_into_its_folder(tmp_path, monkeypatch, stor
     assert {"worker.log", "train_data.json.gz"} <= {p.name for p in folder.iterdir()}
     assert [p.name for p in launched_from.iterdir()] == ["runs"] and not list(scheduled_from.iterdir())
     assert all(Path(a["path"]).is_relative_to(folder) for a in store.artifacts(sample))
+
+
+def test_a_new_database_never_reuses_the_run_folders_of_another(tmp_path, monkeypatch):
+    """Experiment ids start at 1 in every database: a second database (or the same file made anew) must not
+    hand its experiment 1 the folders, and so the checkpoints, of the first one's."""
+    monkeypatch.chdir(tmp_path)
+    cfg = from_dict({"name": "same", "output_dir": "runs", "eval": {"suites": []}})
+    first = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    second = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    folders_a = [first.get_run(i)["output_dir"] for i in plan(first, cfg)]
+    (Path(folders_a[1]) / "checkpoint").mkdir(parents=True)           # the first experiment's run has a checkpoint
+    folders_b = [second.get_run(i)["output_dir"] for i in plan(second, cfg)]
+    assert folders_a[0] == str(tmp_path / "runs" / "exp0001-same" / "sample")
+    assert folders_b == [str(tmp_path / "runs" / "exp0001-same-2" / kind) for kind in ("sample", "distill")]
+    assert not set(folders_a) & set(folders_b)
