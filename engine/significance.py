@@ -200,6 +200,7 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
             "a": paired.reported_a[view], "b": paired.reported_b[view],
             "delta": paired.reported_b[view] - paired.reported_a[view],
             "ci95": [float(np.nanpercentile(sample, 2.5)), float(np.nanpercentile(sample, 97.5))],
+            "se": float(np.nanstd(sample, ddof=1)),
             "p": float((1 + np.sum(np.abs(null) >= abs(observed[view]) - 1e-12)) / (1 + resamples)),
             "p_wilcoxon": p_wilcoxon,
             "n": int(in_view.sum()), "n_questions": int(len(np.unique(paired.cluster[in_view]))),
@@ -210,6 +211,7 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
             deltas = np.array(paired.seeds_b[view]) - np.array(paired.seeds_a[view])
             boot_seeds = np.concatenate(per_seed[view]) * 100                      # [R, S]
             out[view]["seeds"] = seed_aware(deltas, boot_seeds)
+            out[view]["seeds"].update(a=paired.seeds_a[view], b=paired.seeds_b[view])
             if hierarchical:
                 out[view]["seeds"]["ci95_hierarchical"] = hierarchical_interval(boot_seeds, rng)
     if per_cell:
