@@ -11,6 +11,8 @@ the assumption that a larger test set has the same structure (the same recurrenc
 cells). The detectable difference is crit(alpha/2) + crit(1 - power), crit(p) = sqrt(t_p^2 between + z_p^2
 question) as in the seed-aware interval (t with S - 1 degrees of freedom); with one seed the seed part
 cannot be seen, and the answer is conditional on the seed (normal quantiles of the question error).
+The (t + t) rule is the usual approximation: simulated, a difference of that size is detected 73% of the time
+with 2 seeds, 77% with 3 and 79% with 5 (tests/unit/test_aso_power.py), so read it as a lower bound.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from db import Store
 from engine.cli import main
 from engine.significance import compare, pair, significant_cells
+from tests.helpers import scored_evaluate_run as fill
 
 LANGS = ["en", "de", "ar"]
 
@@ -166,28 +167,6 @@ def test_corrected_cell_marks_keep_chance_marks_rare_over_49_null_cells():
         holm += bool(significant_cells(result, "holm"))
     assert uncorrected / sims > 1.0                       # about 2.5 chance marks per matrix uncorrected
     assert max_t <= 3 and holm <= 3                        # familywise: about 1 matrix in 20 has any mark
-
-
-def fill(store, name, temperature, seed, shift, questions=30):
-    """An evaluate run with cells and per-question scores, as the evaluate job writes them."""
-    exp = store.create_experiment(name)
-    config = {"name": name, "distill": {"temperature": temperature}, "train": {"seed": seed}, "data": {"ntl": 2}}
-    run = store.create_run(exp, "evaluate", config, seed=seed, output_dir=f"/nonexistent/{name}")
-    rng = np.random.default_rng(seed * 100 + int(temperature))
-    cells = []
-    for lq in LANGS:
-        for lc in LANGS:
-            scores = [(f"q{i}", float(v > 0.5), float(v)) for i, v in
-                      enumerate(np.clip(rng.random(questions) * 0.8 + shift, 0, 1))]
-            f1 = 100 * sum(s[2] for s in scores) / questions
-            cells.append({"checkpoint": "best", "lang_q": lq, "lang_c": lc, "n": questions,
-                          "exact_match": 100 * sum(s[1] for s in scores) / questions, "f1": f1, "questions": scores})
-    from engine.jobs.store_sink import StoreSink
-    sink = StoreSink(store, run, interval=3600)
-    sink.log_eval(5, "mlqa-dev", cells)
-    sink.close()
-    store.finish(run, "done")
-    return run
 
 
 def test_compare_cli_on_stored_runs_and_seed_groups(tmp_path):

@@ -149,7 +149,8 @@ def print_summary_table(result: dict, console: Console) -> None:
     keys = result["keys"]
     rows = [{**dict(zip(keys, map(str, row["value"]))), **_summary_cells(row)} for row in result["rows"]]
     table, dropped = fitted([*keys, *SUMMARY_COLUMNS], rows, console.width, DROP_ORDER, len(keys), padding=(0, 1),
-                            title=f"mean±sd over seeds; G-XLT delta vs {', '.join(map(str, result['baseline']))} "
+                            title=f"{'mean±sd over seeds' if any(r['seeds'] > 1 for r in result['rows']) else 'one seed a row'}; "
+                                  f"G-XLT delta vs {', '.join(map(str, result['baseline']))} "
                                   "(95% interval over question ids, conditional on the seeds; p: sign-flip)")
     console.print(table)
     if dropped:
