@@ -235,7 +235,9 @@ def report() -> str:
     if commands.exists() and commands.read_text().strip():
         out += ["## The same comparisons through the CLI", "",
                 "What `xlqa-run compare --significance` and `xlqa-run table` print on the study's database (run ids "
-                "as in `studies/e5small/scores/models.json`; `--export` ran them and kept their output):", "",
+                "as in `studies/e5small/scores/models.json`; `--export` ran them and kept their output, so they show the "
+                "CLI of the export: it predates the seed-aware table and the Wilcoxon label, which the sections above "
+                "give):", "",
                 "```", commands.read_text().rstrip(), "```", ""]
     maps = [(n, models[n]) for n in names if models[n].get("teacher_map")]
     if maps:
