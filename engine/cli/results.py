@@ -50,13 +50,18 @@ def matrix(run_id, suite, metric, step, as_json):
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the resampling")
 @click.option("--power", is_flag=True, help="with --significance: the smallest difference this comparison could "
               "detect (80%% power, alpha 0.05)")
+@click.option("--data-dir", default="", help="with prediction files: the folder holding mlqa/ xquad/ tydiqa/ "
+              "(default: $XLQA_DATA_DIR)")
 @db_option
 @fail_on_bad_input
-def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed, power):
+def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed, power, data_dir):
     """Compare B with A: config diff and matrix delta (B - A); with --significance, whether it is real.
 
     A and B are runs, or seed groups written as comma lists (`3,6,9`): runs of one configuration that
-    differ only in train.seed, paired seed by seed. A training run stands for its evaluate run.
+    differ only in train.seed, paired seed by seed. A training run stands for its evaluate run. A and B may
+    also be prediction files ({id: answer}, ids `{qid}_{q}-{c}`, as the evaluate job writes
+    predictions_<suite>.json) of any two systems: give --suite and the data folder; each question is scored
+    by the suite's official script and the same tests follow.
     The interval resamples question ids (a question recurs across the cells of a matrix) and recomputes the
     reported number, the macro mean over cells: it is conditional on these seeds (other test questions, the
     same seeds). p is a paired sign-flip permutation test; p Wilcoxon the paper's own test, which pools a
@@ -71,6 +76,8 @@ def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed,
     """
     from engine.analysis.report import compare_json, compare_view
     from engine.analysis.tables import evaluation_of, parse_runs, significance as test
+    if run_a.endswith(".json") or run_b.endswith(".json"):
+        return _compare_files(run_a, run_b, suite, data_dir, metric, as_json, resamples, seed, power)
     store = open_store()
     ids_a, ids_b = parse_runs(run_a), parse_runs(run_b)
     for r in ids_a + ids_b:
@@ -90,6 +97,22 @@ def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed,
                       result)
     if result:
         print_significance(result, console, f"run {run_a}", f"run {run_b}", power)
+
+
+def _compare_files(path_a, path_b, suite, data_dir, metric, as_json, resamples, seed, power):
+    from engine.analysis.prediction_files import compare_files
+    for p in (path_a, path_b):
+        if not Path(p).is_file():
+            raise InputError(f"{p}: no such prediction file (A and B are both runs or both prediction files)")
+    if not suite:
+        raise InputError("prediction files need --suite (e.g. mlqa-dev) to be scored")
+    result = compare_files(path_a, path_b, suite, data_dir, metric, resamples, seed, per_cell=True)
+    if as_json:
+        return echo_json(result)
+    from rich.console import Console
+
+    from engine.cli.render.significance import print_significance
+    print_significance(result, Console(), Path(path_a).name, Path(path_b).name, power)
 
 
 @main.command(context_settings=CONTEXT)
