@@ -20,8 +20,8 @@ resampling is the question id, and each resample recomputes the macro mean (a cl
 
 Seed groups: runs that differ only in train.seed form a group; two groups are paired seed by seed, the
 statistic is the mean over seeds of each seed's macro mean, and resampling draws question ids shared by
-every seed and cell. Vectorised in numpy: a resample's counts of question ids times a [question id, stratum]
-matrix of summed differences gives every stratum's mean in one matmul per block of resamples.
+every seed and cell. Vectorised: a block of resamples' counts of question ids times a sparse [question id,
+stratum] matrix of summed differences gives every stratum's mean in one matmul.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _macro_over(means: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _question_matrices(paired: Paired, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[Q, K] per question id and stratum: the sum of differences and the number of items. A resample's counts
-    of question ids [R, Q] times these gives every stratum's sums in one matmul."""
+    of question ids [R, Q] times these gives every stratum's sums in one (sparse) matmul."""
     q, k = int(paired.cluster.max()) + 1, len(paired.strata)
     sums, items = np.zeros((q, k)), np.zeros((q, k))
     np.add.at(sums, (paired.cluster, paired.stratum), d)
@@ -160,8 +160,13 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
     rng = np.random.default_rng(seed)
     d = paired.b - paired.a
     sums, items = _question_matrices(paired, d)
-    n_clusters = sums.shape[0]
+    n_clusters, k = sums.shape
     per_stratum = items.sum(0)
+    # strata with the same questions (a cell across seeds) share a column of counts: one matmul gives both
+    # (sparse: a question sits in a few strata, so the product costs resamples x items, not x questions x strata)
+    from scipy.sparse import csr_matrix
+    shared, column = np.unique(items, axis=1, return_inverse=True)
+    both, flip_sums = csr_matrix(np.concatenate([sums, shared], axis=1).T), csr_matrix(sums.T)
     masks = {view: _view_mask(paired.strata, view) for view in NAMES}
     seed_of = np.array([st[0] for st in paired.strata])
     seed_ids = sorted(set(seed_of.tolist()))
@@ -175,9 +180,10 @@ def compare(paired: Paired, resamples: int = 10_000, seed: int = 0, per_cell: bo
         draws = rng.integers(0, n_clusters, size=(r, n_clusters))
         counts = np.bincount((draws + (np.arange(r) * n_clusters)[:, None]).ravel(),
                              minlength=r * n_clusters).reshape(r, n_clusters).astype(np.float64)
-        boot_means = _ratio(counts @ sums, counts @ items)                        # [r, K]
+        drawn = (both @ counts.T).T
+        boot_means = _ratio(drawn[:, :k], drawn[:, k:][:, column.ravel()])      # [r, K]
         signs = rng.integers(0, 2, size=(r, n_clusters)) * 2.0 - 1.0
-        flip_means = (signs @ sums) / per_stratum
+        flip_means = (flip_sums @ signs.T).T / per_stratum
         for view in NAMES:
             boot[view].append(_macro_over(boot_means, masks[view]))
             flips[view].append(_macro_over(flip_means, masks[view]))
