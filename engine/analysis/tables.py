@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
+
 from db.store import Store
 from engine.config import LAUNCH_KEYS
 from engine.scoring.summary import VIEWS, macro_mean
@@ -97,10 +99,59 @@ def significance(store: Store, runs_a: list[int], runs_b: list[int], suite: str 
                                  f"evaluate it again (train.stage = evaluate) to test differences")
             groups.append(rows)
             cells.append(scored)
-    result = compare(pair(groups_a, groups_b, metric, cells_a, cells_b), resamples, seed, per_cell)
+    result = with_aso_and_power(compare(pair(groups_a, groups_b, metric, cells_a, cells_b), resamples, seed, per_cell))
     result["settings"].update({"suite": suite, "metric": metric})
     result["runs"] = {"a": eval_a, "b": eval_b, "seeds": common}
     return result
+
+
+def with_aso_and_power(result: dict) -> dict:
+    """Each view of a comparison with what it could detect (engine.power, at its own design) and, for seed
+    groups, the almost stochastic order of B over A across seeds (engine.aso)."""
+    from engine.aso import aso
+    from engine.power import ALPHA, POWER, detectable, from_result
+    for view in VIEWS:
+        r = result.get(view.name)
+        if r is None:
+            continue
+        c = from_result(r)
+        seeds = r["seeds"]["components"]["seeds"] if "seeds" in r else 1
+        r["power"] = {"detectable": detectable(c, seeds), "alpha": ALPHA, "power": POWER,
+                      "basis": "seed-aware" if "seeds" in r else "conditional on these seeds"}
+        if "seeds" in r:
+            r["aso"] = aso(r["seeds"]["a"], r["seeds"]["b"], seed=result["settings"]["seed"])
+    return result
+
+
+def power_table(source: dict, view: str, seeds: list[int], questions_per_cell: list[int] | None = None,
+                cells: int | None = None, difference: float | None = None) -> dict:
+    """The detectable difference (engine.power) for each design seeds x questions per cell, from the variance
+    components of a stored comparison (source: store, a, b, suite, metric, resamples) or given ones (seed_sd,
+    question_se, items)."""
+    from engine.power import ALPHA, POWER, design_needed, detectable, from_result, given
+    from engine.scoring.summary import BY_NAME
+    if "store" in source:
+        result = significance(source["store"], source["a"], source["b"], source["suite"], source["metric"],
+                              source["resamples"], per_cell=True)
+        comps = from_result(result[view])
+        n_cells = sum(1 for c in result["cells"] if c["seed_pair"] == 0 and BY_NAME[view].selects(c["lang_q"], c["lang_c"]))
+        what = (f"runs {source['a']} vs {source['b']}" + ("" if comps.seed_known else
+                                                          ": one seed a side, the seed part unknown (conditional)"))
+    else:
+        comps = given(source["seed_sd"], source["question_se"], source["items"])
+        n_cells, what = None, f"given: seed sd {source['seed_sd']}, question se {source['question_se']} at {source['items']} items"
+    if not comps.seed_known:
+        seeds = [1]   # the seeds' variation is unknown: only what this pair of runs answers, on other questions
+    cells = cells or n_cells or 49
+    per_cell = max(1, round(comps.items / cells))
+    questions = questions_per_cell or [per_cell]
+    grid = [[detectable(comps, s, q * cells) for q in questions] for s in seeds]
+    out = {"view": view, "view_label": BY_NAME[view].label, "alpha": ALPHA, "power": POWER, "source": what,
+           "components": vars(comps), "cells": cells, "seeds": seeds, "questions_per_cell": questions, "grid": grid}
+    if difference is not None:
+        out["needed"] = {"difference": difference,
+                         "seeds": {q: design_needed(comps, difference, q * cells) for q in questions}}
+    return out
 
 
 # --- tables over many runs --------------------------------------------------------------------------------
@@ -138,10 +189,11 @@ def summary_table(store: Store, run_ids: list[int], keys: list[str], suite: str 
     p-value (paired by seed over the seeds both rows have)."""
     groups = group_runs(store, run_ids, keys)
     base_key = next(iter(groups)) if baseline is None else _match(groups, baseline)
-    rows = []
+    rows, used = [], []
     for value, ids in groups.items():
         check_seed_group(store, ids)
         first_suite = suite or store.eval_suites(ids[0])[0]["suite"]
+        used.append(first_suite)
         per_view = {}
         for view in VIEWS:
             vals = [macro_mean(store.eval_cells(i, first_suite), view, metric) for i in ids]
@@ -157,7 +209,14 @@ def summary_table(store: Store, run_ids: list[int], keys: list[str], suite: str 
             except ValueError as e:
                 row["vs_baseline"] = {"error": str(e)}
         rows.append(row)
-    return {"keys": keys, "baseline": list(base_key), "suite": suite, "metric": metric, "rows": rows}
+    tested = [r["vs_baseline"]["g_xlt"] for r in rows if "g_xlt" in r.get("vs_baseline", {})]
+    if tested:  # every row against the baseline: Holm over the rows
+        from engine.significance import holm
+        for g, p in zip(tested, holm(np.array([g["p"] for g in tested]))):
+            g["p_holm"] = float(p)
+    return {"keys": keys, "baseline": list(base_key), "suite": suite, "metric": metric, "rows": rows,
+            "settings": {"resamples": resamples, "seed": seed, "correction": "Holm over the rows vs the baseline",
+                         "suites": sorted(set(used))}}
 
 
 def _match(groups: dict, baseline) -> tuple:

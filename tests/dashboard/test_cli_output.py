@@ -198,3 +198,81 @@ def test_the_demo_prints_one_summary_line_per_stage(db, terminal):
     assert "1/2 teacher" in text.splitlines()[0] and "mlqa-dev @" not in text
     assert "teacher: runs 1-3 done in" in last and "G-XLT (all cells) 69.71" in last     # after the bars
     assert ("run 2 distill: done" in text) == (not terminal)
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """A 2 x 2 sweep (data.ntl x distill.temperature) of two seeds each, with per-question scores."""
+    from db import Store
+    from tests.helpers import scored_evaluate_run
+    path = str(tmp_path / "sweep.db")
+    store = Store(path)
+    ids = [scored_evaluate_run(store, f"n{n}T{t}", float(t), s, 0.05 * t + 0.02 * n, ntl=n)
+           for n in (1, 2) for t in (2, 4) for s in (1, 2)]
+    return path, ids
+
+
+def _at_80(args):
+    return CliRunner().invoke(main, args, env={"COLUMNS": "80"})
+
+
+def test_table_at_80_columns_leaves_columns_out_and_never_cuts_a_number(sweep):
+    path, ids = sweep
+    out = _at_80(["table", f"{ids[0]}-{ids[-1]}", "--by", "data.ntl,distill.temperature", "--resamples", "300",
+                  "--db", path])
+    assert out.exit_code == 0, out.output
+    assert "…" not in out.output and max(len(line) for line in out.output.splitlines()) <= 80
+    assert "left out at 80 columns: cross, XLT" in out.output and "±" in out.output
+    one_seed = _at_80(["table", *map(str, ids[::2]), "--by", "data.ntl,distill.temperature", "--resamples", "300",
+                       "--db", path])
+    assert "one seed: no spread over seeds" in one_seed.output and "±" not in one_seed.output.split("one seed")[0]
+
+
+def test_table_as_markdown_and_latex_with_the_settings_signature(sweep):
+    path, ids = sweep
+    runs = f"{ids[0]}-{ids[3]}"                                             # data.ntl 1: temperatures 2 and 4
+    md = _at_80(["table", runs, "--by", "distill.temperature", "--format", "markdown", "--resamples", "300",
+                 "--db", path]).output
+    lines = md.splitlines()
+    assert lines[0].startswith("| distill.temperature | seeds | G-XLT (all cells)") and "p (Holm)" in lines[0]
+    assert "95% interval (seeds)" in lines[0] and " ± " in lines[2] and lines[2].count("|") == lines[0].count("|")
+    assert "`xlqa:0.1.0|metric:f1|suite:mlqa-dev|test:sign-flip+cluster-bootstrap|unit:question-id|resamples:300|" \
+           "seed:0|pairing:seed|interval:conditional+seed-aware-t|correction:holm-rows`" in md
+    tex = _at_80(["table", runs, "--by", "distill.temperature", "--format", "latex", "--resamples", "300",
+                  "--db", path]).output
+    assert tex.startswith("\\begin{tabular}{lrrrrrrrr}") and "$\\pm$" in tex and "95\\% interval" in tex
+    assert "\\end{tabular}\n% xlqa:0.1.0|" in tex
+
+
+def test_compare_says_what_each_interval_answers_and_which_cell_correction(sweep):
+    path, ids = sweep
+    group = _at_80(["compare", f"{ids[0]},{ids[1]}", f"{ids[2]},{ids[3]}", "--significance", "--power",
+                    "--resamples", "500", "--db", path])
+    assert group.exit_code == 0, group.output
+    text = " ".join(group.output.split())
+    assert "…" not in group.output and max(len(line) for line in group.output.splitlines()) <= 80
+    assert "conditional on these seeds: how the result would move on other test questions" in text
+    assert "Seed-aware (other seeds and other questions)" in text and "ASO eps_min" in text
+    assert "with 2 seeds the seed-aware interval is wide" in text
+    assert "Wilcoxon pooled over cells as the paper's script: overconfident" in text
+    assert "this comparison could detect ±" in text and "seed-aware)" in text
+    single = _at_80(["compare", str(ids[0]), str(ids[2]), "--significance", "--resamples", "500", "--db", path])
+    text = " ".join(single.output.split())
+    assert "* p < 0.05 corrected for the 9 cells (max-T over the same sign flips)" in text and "*" in single.output
+    assert "nothing is known of the seed's variation" in text
+
+
+def test_power_before_the_study_from_stored_runs_or_given_components(sweep):
+    path, ids = sweep
+    out = _at_80(["power", f"{ids[0]},{ids[1]}", f"{ids[2]},{ids[3]}", "--seeds", "2,5,10", "--questions-per-cell",
+                  "30,120", "--difference", "3", "--resamples", "500", "--db", path])
+    assert out.exit_code == 0, out.output
+    grid = [line.split() for line in out.output.splitlines() if line.split() and line.split()[0] in ("2", "5", "10")]
+    values = [[float(v.lstrip("±")) for v in row[1:]] for row in grid]
+    assert len(values) == 3 and values[0][0] > values[1][0] > values[2][0] and all(r[0] > r[1] for r in values)
+    assert "detecting +3.00 needs" in out.output
+    given = json.loads(_at_80(["power", "--seed-sd", "0.3", "--question-se", "0.2", "--items", "4900", "--seeds", "3",
+                               "--json"]).output)
+    assert given["cells"] == 49 and given["questions_per_cell"] == [100] and given["grid"][0][0] > 0.56
+    bad = _at_80(["power", "--seed-sd", "1", "--db", path])
+    assert bad.exit_code == 2 and "give two runs or seed groups" in bad.output

@@ -354,6 +354,7 @@ async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(st
         matrix = app.screen.query_one(MatrixTable)
         assert str(matrix.get_cell("de", "mean")).strip().startswith("+")      # a signed row mean
         assert str(matrix.get_cell("de", "ar")).endswith("*")
+        assert "corrected for the 49 cells (max-T" in str(app.screen.query_one("#matrix-title").render())
 
 
 async def test_compare_shows_significance_an_empty_chart_message_and_clears_marks(store):

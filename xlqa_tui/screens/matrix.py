@@ -22,7 +22,7 @@ class MatrixScreen(Screen):
         self.run_id, self.other = run_id, other
         self.metric = "f1"
         self.suite_index = 0
-        self.marked: set[tuple[str, str]] = set()   # delta cells whose 95% interval excludes 0
+        self.marked: set[tuple[str, str]] = set()   # delta cells that differ, corrected for the cells
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,8 +56,9 @@ class MatrixScreen(Screen):
         if self.other is not None:
             other_cells = self.app.store.eval_cells(self.other, suite)
             if other_cells:
+                from engine.significance import cell_mark_note
                 shown, signed = delta(m, build_matrix(other_cells, metric)), True
-                label += f" · delta vs run {self.other} (* 95% interval excludes 0, not corrected for the cells)"
+                label += f" · delta vs run {self.other} ({cell_mark_note(len(cells))})"
         title.update(f"run {self.run_id} · {label}   (rows: question language, columns: context language)")
         self.query_one(MatrixTable).show(shown, signed, self.marked if signed else set())
         s = m.summary()

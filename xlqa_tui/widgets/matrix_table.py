@@ -17,7 +17,7 @@ def cell_style(value: float, lo: float, hi: float, signed: bool) -> str:
 
 class MatrixTable(DataTable):
     def show(self, m: Matrix, signed: bool = False, marked: set | frozenset = frozenset()) -> None:
-        """marked: (q, c) cells to flag with * (a delta whose 95% interval excludes 0)."""
+        """marked: (q, c) cells to flag with * (engine.significance.significant_cells: corrected for the cells)."""
         self.clear(columns=True)
         self.add_column("q\\c", key="q")
         for c in m.languages_c:

@@ -16,8 +16,10 @@ def color(value: float, lo: float, hi: float, signed: bool = False) -> str:
     return "red" if t < 0.33 else "yellow" if t < 0.66 else "green"
 
 
-def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
-    table = Table(title=title, box=None)
+def matrix_table(m: Matrix, title: str, signed: bool = False, marked: set | frozenset = frozenset(),
+                 caption: str | None = None) -> Table:
+    """marked: (q, c) cells flagged with * (engine.significance.significant_cells, corrected for the cells)."""
+    table = Table(title=title, box=None, caption=caption)
     table.add_column("q \\ c", style="bold")
     for c in m.languages_c:
         table.add_column(c, justify="right")
@@ -29,7 +31,8 @@ def matrix_table(m: Matrix, title: str, signed: bool = False) -> Table:
         row = []
         for c in m.languages_c:
             v = m.get(q, c)
-            row.append("" if v is None else f"[{color(v, lo, hi, signed)}]{v:+.1f}[/]" if signed else
+            mark = "*" if (q, c) in marked else ""
+            row.append("" if v is None else f"[{color(v, lo, hi, signed)}]{v:+.1f}{mark}[/]" if signed else
                        "" if v is None else f"[{color(v, lo, hi)}]{v:.1f}[/]")
         rm = m.row_mean(q)
         table.add_row(q, *row, "" if rm is None else fmt.format(rm))
@@ -46,8 +49,9 @@ def print_matrix(view: dict, console: Console | None = None) -> None:
     console.print(format_summary(m.summary()))
 
 
-def print_compare(view: dict, console: Console | None = None) -> None:
-    """A compare_view: config diff and the matrix delta B - A of two runs, with the three summary numbers."""
+def print_compare(view: dict, console: Console | None = None, significance: dict | None = None) -> None:
+    """A compare_view: config diff and the matrix delta B - A of two runs, with the three summary numbers; with
+    a per-cell significance result, the cells that differ marked (corrected for the number of cells)."""
     console = console or Console()
     run_a, run_b = view["a"], view["b"]
     if view["changes"]:
@@ -58,7 +62,12 @@ def print_compare(view: dict, console: Console | None = None) -> None:
     else:
         console.print(f"configs identical (runs {run_a} and {run_b})")
     if "delta" in view:
-        console.print(matrix_table(view["delta"], f"{view['suite']} F1: run {run_b} - run {run_a}", signed=True))
+        marked, caption = frozenset(), None
+        if significance and "cells" in significance:
+            from engine.significance import cell_mark_note, significant_cells
+            marked, caption = significant_cells(significance), cell_mark_note(len(significance["cells"]))
+        console.print(matrix_table(view["delta"], f"{view['suite']} F1: run {run_b} - run {run_a}", signed=True,
+                                   marked=marked, caption=caption))
         sa, sb = view["summary_a"], view["summary_b"]
         console.print(f"{'':<20} {'run ' + str(run_a):>8} {'run ' + str(run_b):>8}  {'delta':>7}")
         for v in VIEWS:
