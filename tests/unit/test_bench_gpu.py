@@ -47,8 +47,8 @@ def test_the_sync_counter_attributes_syncs_to_the_step_that_made_them():
         for step, syncs in ((0, 7), (1, 1), (2, 0), (3, 3), (4, 5)):   # 0: setup, 4: after the last step
             counter.on_step(step)
             for _ in range(syncs):
-                warnings.warn("called a synchronizing CUDA operation", UserWarning)
-        warnings.warn("something else", UserWarning)                   # passed on, not counted
+                warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)                 # passed on, not counted
     got = counter.per_step(1, 4)
     assert got["per_step"] == pytest.approx(4 / 3, abs=1e-3) and got["max_in_a_step"] == 3 and got["steps"] == 3
     assert got["top"][0].endswith("x16") and "test_bench_gpu.py" in got["top"][0]
