@@ -63,7 +63,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_the_cpu_smoke_run_measures_every_configuration_and_writes_json_and_summary(tmp_path, one_thread, capsys):
+@pytest.mark.usefixtures("one_thread")
+def test_the_cpu_smoke_run_measures_every_configuration_and_writes_json_and_summary(tmp_path, capsys):
     assert bench.main(["--device", "cpu", "--smoke", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench_gpu.json").read_text())
     rows = report["throughput"]
