@@ -525,14 +525,22 @@ def main(argv=None) -> int:
     stages = [s for s in args.stages.split(",") if s]
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict = {"device": args.device, "smoke": args.smoke, "targets": TARGETS, "stage2": STAGE2}
+    path = args.out / ("e2e.json" if stages == ["e2e"] else "bench_gpu.json")
+
+    def save():  # after every measurement: a stage the deadline cuts short keeps what it had
+        report["summary"] = summary_lines(report)
+        path.write_text(json.dumps(report, indent=1, default=str))
+
     if "e2e" in stages:
         report["e2e"] = []
         for mode in filter(None, args.e2e_modes.split(",")):
             result = _child("e2e", mode, args)
             result.setdefault("deterministic", mode == "deterministic")
             report["e2e"].append(result)
+            save()
     if "peak" in stages or "throughput" in stages:
         report["peak"] = measure_peak(device, args.smoke)
+        save()
     if "throughput" in stages:
         rows = []
         for precision in dict.fromkeys(p for p, _, _ in CONFIGS):
@@ -542,14 +550,13 @@ def main(argv=None) -> int:
                     {"precision": p, "micro_batch": m, "grad_accum": a, **got} for p, m, a in CONFIGS if p == precision]
             else:                      # CPU: every precision is fp32 there, one accelerator state serves them all
                 rows += _throughput_group(precision, device, args.smoke)
-        teacher = {r["precision"]: r["teacher_features_per_s"] for r in rows if "teacher_features_per_s" in r}
-        report["throughput"] = [r if "error" in r else derive(r, report["peak"]["peak_tflops"], teacher.get(r["precision"]))
-                                for r in rows]
+            teacher = {r["precision"]: r["teacher_features_per_s"] for r in rows if "teacher_features_per_s" in r}
+            report["throughput"] = [r if "error" in r else derive(dict(r), report["peak"]["peak_tflops"],
+                                                                  teacher.get(r["precision"])) for r in rows]
+            save()
     if "syncs" in stages:
         report["syncs"] = _guard(measure_syncs, device, args.smoke)
-    report["summary"] = summary_lines(report)
-    name = "e2e.json" if stages == ["e2e"] else "bench_gpu.json"
-    (args.out / name).write_text(json.dumps(report, indent=1, default=str))
+    save()
     for line in report["summary"]:
         print(line)
     return 0
