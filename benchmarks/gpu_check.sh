@@ -36,7 +36,8 @@ cd "$ROOT"
 # no network: nothing may try the hub; the project's imports come from this checkout whatever pip manages
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg PIP_BREAK_SYSTEM_PACKAGES=1
-export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
+SITE=${TMPDIR:-/tmp}/xlqa-gpu-site
+export PYTHONPATH=$ROOT:$SITE${PYTHONPATH:+:$PYTHONPATH}
 
 say() { echo "$*" | tee -a "$SUMMARY"; }
 left() { echo $(( DEADLINE - ($(date +%s) - T0) )); }
@@ -68,11 +69,13 @@ install() {
   if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     echo "no wheels in $WHEELS: using what the image has (docs/gpu.md: how to carry them)"
   else
-    # what the project needs, resolved against the image's packages; when some dependency of theirs is
-    # missing from both, every carried wheel without dependencies (the import check below then names it)
+    # what the project needs, resolved against the image's packages; when that fails (a dependency in
+    # neither, a read-only site-packages), every carried wheel without dependencies into $SITE, which is on
+    # PYTHONPATH (the import check below then names whatever is still missing)
     "$PY" -m pip install -q --no-cache-dir --no-index --find-links "$WHEELS" \
         datasets sqlalchemy alembic mako tomli_w dill multiprocess \
-      || "$PY" -m pip install -q --no-cache-dir --no-index --no-deps "$WHEELS"/*.whl || return 1
+      || "$PY" -m pip install -q --no-cache-dir --no-index --no-deps --upgrade --target "$SITE" "$WHEELS"/*.whl \
+      || return 1
   fi
   # the project itself, editable and without dependencies (no build isolation: no index to fetch setuptools
   # from); when that fails the checkout still imports through PYTHONPATH
@@ -82,11 +85,15 @@ install() {
 import importlib
 missing = []
 for name in ("torch", "transformers", "accelerate", "datasets", "sqlalchemy", "alembic", "tomli_w", "click", "rich",
-             "psutil", "pytest", "pynvml", "engine.pipeline", "engine.cli", "db"):
+             "psutil", "pytest", "engine.pipeline", "engine.cli", "db"):
     try:
         importlib.import_module(name)
     except Exception as e:  # noqa: BLE001 - listed, then the stage fails
         missing.append(f"{name} ({type(e).__name__}: {e})")
+try:
+    import pynvml  # noqa: F401 - optional: without it the scheduler reads nvidia-smi
+except ImportError:
+    print("note: no nvidia-ml-py (pynvml): device choice falls back to nvidia-smi, sysmon writes no sys_gpu_* rows")
 print("imports:", "all there" if not missing else "MISSING " + "; ".join(missing))
 raise SystemExit(1 if missing else 0)
 PY
@@ -110,7 +117,7 @@ PY
 }
 
 export -f install cuda_tests
-export WHEELS PY
+export WHEELS PY SITE
 say "xlqa device check: $ROOT, stages '$STAGES', deadline ${DEADLINE}s$([ "$DRY" = 1 ] && echo ', dry run')"
 if [ "$DRY" = 1 ]; then
   say "wheels: $(ls "$WHEELS"/*.whl 2>/dev/null | wc -l) in $WHEELS ($(du -sh "$WHEELS" 2>/dev/null | cut -f1 || echo none)); not installed in a dry run"
