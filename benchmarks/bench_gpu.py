@@ -35,6 +35,10 @@ import time
 import warnings
 from pathlib import Path
 
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:  # this checkout's engine, and its tests/ (the job tests' helpers), which no install provides
+    sys.path.insert(0, ROOT)
+
 MBERT = {"vocab": 119_547, "hidden": 768, "layers": 12, "heads": 12, "ffn": 3072}
 SMOKE_SHAPE = {"vocab": 1000, "hidden": 32, "layers": 2, "heads": 2, "ffn": 128}
 STAGE2 = {"features": 163_664, "epochs": 3}          # the paper's stage 2: XQuAD sampled, 3 generations
