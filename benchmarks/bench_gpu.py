@@ -31,6 +31,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -225,7 +226,7 @@ def measure_training(precision: str, micro: int, accum: int, device, smoke: bool
         _sync(acc.device)
         row["teacher_features_per_s"] = round(len(feats) / (time.perf_counter() - t), 1)
     marks: dict = {}
-    out_dir = Path(os.environ.get("XLQA_BENCH_TMP", "/tmp")) / f"xlqa-bench-gpu-{os.getpid()}"
+    out_dir = Path(tempfile.gettempdir()) / f"xlqa-bench-gpu-{os.getpid()}"   # never written: _Done comes first
     try:
         train(cfg, model, None, feats, out_dir, sink=_sink(acc.device, warm, warm + steps, marks), accelerator=acc)
     except _Done:
@@ -303,7 +304,6 @@ class SyncCounter:
 def measure_syncs(device, smoke: bool) -> dict:
     """A fresh bf16 run stopped (cancelled, checkpointed) at step 12 and resumed to step 24. The model has
     mBERT's 12 layers (its count of parameter tensors) at a narrow width, so its checkpoint is small."""
-    import tempfile
 
     from engine.cancel import Cancelled
     from engine.modeling import train_wordpiece
@@ -347,13 +347,21 @@ def measure_syncs(device, smoke: bool) -> dict:
 
 # --- e2e --------------------------------------------------------------------------------------------
 
-def run_e2e(out: Path, smoke: bool, deterministic: bool) -> dict:
+def run_e2e(smoke: bool, deterministic: bool) -> dict:
+    import shutil
+    work = Path(tempfile.mkdtemp(prefix="xlqa-e2e-"))
+    try:
+        return _e2e(work, smoke, deterministic)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _e2e(work: Path, smoke: bool, deterministic: bool) -> dict:
     """The job system on the device: an uninterrupted foreground run and a launched one killed with SIGKILL
     right after a mid-generation checkpoint of generation 2, then resumed; their rows compared (the helpers
     of tests/integration/test_jobs.py), and the sys_gpu_* rows of the launched run read back."""
     import re
     import sqlite3
-    import tempfile
 
     import torch
     from click.testing import CliRunner
@@ -363,7 +371,6 @@ def run_e2e(out: Path, smoke: bool, deterministic: bool) -> dict:
     from engine.jobs.devices import cpu_threads
     from tests.jobs_helpers import TERMINAL, kill_worker, launch, rows, slow_config, wait_for, wait_until
 
-    work = Path(tempfile.mkdtemp(prefix="xlqa-e2e-"))
     every = 8 if smoke else 40
     train = {"precision": "bf16", "deterministic": deterministic, "checkpoint_every": every}
     paragraphs = 30 if smoke else 100
@@ -523,7 +530,7 @@ def main(argv=None) -> int:
     if args.child:
         kind, arg = args.child.split(":")
         result = (_throughput_group(arg, device, args.smoke) if kind == "throughput"
-                  else _guard(run_e2e, args.out, args.smoke, arg == "deterministic"))
+                  else _guard(run_e2e, args.smoke, arg == "deterministic"))
         print("RESULT " + json.dumps(result, default=str))
         return 0
     stages = [s for s in args.stages.split(",") if s]
