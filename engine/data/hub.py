@@ -3,7 +3,8 @@ each read at a stated revision, every answer offset checked.
 
 A source is named `hub:NAME[:split][@revision]`. The revision defaults to HUB_SOURCES[NAME].revision; a branch
 name ("main") is resolved to its commit before loading, and the commit read is logged with the counts of the
-offset check, so a run's log says exactly what it read.
+offset check, so a run's log says exactly what it read. The commits a process read are kept (`sources_read`):
+the job records them in its run's versions in place of the branch pinned in the code.
 """
 
 from __future__ import annotations
@@ -55,12 +56,19 @@ def parse_spec(spec: str) -> tuple[str, str, str | None]:
     return name, split, revision or None
 
 
+def snapshot_commit(folder: Path) -> str | None:
+    """The commit of a folder in huggingface_hub's cache layout (`datasets--ORG--NAME/snapshots/<sha>/`, what
+    `snapshot_download` returns): the snapshot folder is named by the commit it holds. None for any other folder."""
+    folder = Path(folder).resolve()
+    return folder.name if folder.parent.name == "snapshots" and COMMIT.match(folder.name) else None
+
+
 @functools.lru_cache(maxsize=None)
 def resolve_revision(repo: str, revision: str) -> str:
-    """The commit a branch or tag points at now (a local folder has none: 'local'). Cached: the seven MLQA
-    cells of one process read the same commit even if the branch moves meanwhile."""
+    """The commit a branch or tag points at now (a local folder: its snapshot's commit, else 'local'). Cached:
+    the seven MLQA cells of one process read the same commit even if the branch moves meanwhile."""
     if Path(repo).is_dir():
-        return "local"
+        return snapshot_commit(Path(repo)) or "local"
     if COMMIT.match(revision):
         return revision
     from huggingface_hub import HfApi
@@ -94,6 +102,7 @@ def load_hub(name: str, split: str, lang_q: str | None = None, lang_c: str | Non
                         f"run `xlqa-run data fetch {name} --to DATA` and use data.train / eval.data_dir = DATA") from e
     table, report = hub_records(rows, name, lang_q, lang_c, source.lang_from_id, f"{where} @ {commit}")
     log.info("read %s @ %s: %d rows", where, commit, report.records)
+    _READ[f"hub:{name}"] = f"{source.repo}@{commit}"
     if report.changed or report.refused_records:
         log.warning(report.message())
     return table
@@ -122,3 +131,16 @@ def hub_records(rows, name: str, lang_q, lang_c, lang_from_id: bool, where: str)
 def pinned_sources() -> dict[str, str]:
     """`hub:NAME` -> `repo@revision` as pinned in the code, for the run's provenance."""
     return {f"hub:{name}": f"{s.repo}@{s.revision}" for name, s in HUB_SOURCES.items()}
+
+
+_READ: dict[str, str] = {}   # hub:NAME -> repo@commit, for each source this process read since forget_reads()
+
+
+def sources_read() -> dict[str, str]:
+    """`hub:NAME` -> `repo@commit` actually read (the resolved commit, 'local' for a plain folder)."""
+    return dict(_READ)
+
+
+def forget_reads() -> None:
+    """A job starts: what an earlier job of the same process (a foreground run) read is not its own."""
+    _READ.clear()

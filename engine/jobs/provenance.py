@@ -23,6 +23,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+def with_sources_read(recorded: dict[str, str], upstream: dict[str, str] | None = None) -> dict[str, str]:
+    """A run's versions with each `hub:NAME` it (or the run it depends on: a training run reads the sample
+    run's file) actually read: `repo@commit`, the resolved commit, in place of the branch pinned at launch."""
+    from engine.data.hub import sources_read
+    inherited = {k: v for k, v in (upstream or {}).items() if k.startswith("hub:")}
+    return {**recorded, **inherited, **sources_read()}
+
+
 def git_commit() -> str:
     try:
         root = Path(__file__).resolve().parents[2]

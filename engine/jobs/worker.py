@@ -84,6 +84,8 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     from engine.pipeline import (TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, scored_checkpoint,
                                  trained_qids)
     from engine.train.checkpoint import latest_checkpoint, resume_point
+    from engine.data.hub import forget_reads
+    from engine.jobs.provenance import with_sources_read
     from engine.train.loop import make_accelerator
 
     run = store.get_run(run_id)
@@ -116,12 +118,16 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             store.truncate_to(run_id, point.step, point.generation, attempt=attempt)
             log.info("run %d (%s) attempt %s: %s", run_id, run["kind"], attempt,
                      f"resuming from {checkpoint.name}" if checkpoint else "starting")
+        forget_reads()
         if run["kind"] == "sample":
             run_sample(cfg, out, sink)
         elif run["kind"] in TRAINING_KINDS:
             records = load_train_file(upstream_dir(store, run) / TRAIN_DATA)
+            versions = with_sources_read(run["versions"], store.get_run(run["depends_on"])["versions"])
+            if main and versions != run["versions"]:  # the hub commits its sample run read, in the model folders too
+                store.update_run(run_id, versions=versions)
             provenance = {"run_id": run_id, "experiment_id": run["experiment_id"], "experiment": run["experiment"],
-                          "kind": run["kind"], "git_commit": run["git_commit"], "versions": run["versions"]}
+                          "kind": run["kind"], "git_commit": run["git_commit"], "versions": versions}
             run_train(cfg, out, sink, records, checkpoint, acc, provenance)
         elif run["kind"] == "evaluate" and cfg.train.stage == "evaluate":  # a given checkpoint, no training
             run_evaluate(cfg, cfg.model.source, sink, output_dir=out, done=done)
@@ -131,6 +137,8 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             model_dir = scored_checkpoint(cfg, src)
             trained = trained_qids(load_train_file(upstream_dir(store, trained_run) / TRAIN_DATA))
             run_evaluate(cfg, model_dir, sink, step=trained_run["step"], trained=trained, output_dir=out, done=done)
+        if main and run["kind"] not in TRAINING_KINDS and with_sources_read(run["versions"]) != run["versions"]:
+            store.update_run(run_id, versions=with_sources_read(run["versions"]))  # the hub commits it read
         status = "done"
     except (Cancelled, KeyboardInterrupt):
         status = "cancelled"

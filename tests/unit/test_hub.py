@@ -193,3 +193,27 @@ def test_preflight_names_a_hub_spec_that_cannot_exist_before_anything_is_queued(
     assert not [p for p in preflight(tiny_config("teacher", data={"train": "hub:squad"})) if "hub:" in p]
     problems = preflight(tiny_config("teacher", data={"train": "hub:xquad:train"}))
     assert any("data.train: hub:xquad:train: xquad has no split 'train'" in p for p in problems), problems
+
+
+def test_a_snapshot_folder_is_read_at_its_commit_and_the_run_records_that_commit(tmp_path, fixture_data, monkeypatch):
+    """huggingface_hub's cache names a snapshot folder by its commit: the commit read, not `main`, goes into
+    the run's versions (a plain folder records `local`); a training run takes its sample run's."""
+    from engine.jobs.provenance import versions, with_sources_read
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = hub_layout.xquad_repo(tmp_path / "datasets--google--xquad" / "snapshots" / sha, fixture_data, ["en"])
+    point_at(monkeypatch, "xquad", snapshot)
+    monkeypatch.setattr(hub, "_READ", {})
+    assert hub.snapshot_commit(snapshot) == sha and hub.snapshot_commit(tmp_path) is None
+    load_source("hub:xquad", ["en"])
+    assert hub.sources_read() == {"hub:xquad": f"{snapshot}@{sha}"}
+    recorded = with_sources_read(versions())
+    assert recorded["hub:xquad"] == f"{snapshot}@{sha}" and recorded["hub:mlqa"] == versions()["hub:mlqa"]
+    assert recorded["torch"] == versions()["torch"]
+    hub.forget_reads()                         # the next job of a foreground run: what it reads is its own
+    assert hub.sources_read() == {}
+    trained = with_sources_read(versions(), upstream=recorded | {"torch": "9.9"})
+    assert trained["hub:xquad"] == f"{snapshot}@{sha}" and trained["torch"] == versions()["torch"]
+    plain = hub_layout.xquad_repo(tmp_path / "plain", fixture_data, ["en"])
+    point_at(monkeypatch, "xquad", plain)
+    load_source("hub:xquad", ["en"])
+    assert hub.sources_read() == {"hub:xquad": f"{plain}@local"}
