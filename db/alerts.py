@@ -16,9 +16,13 @@ from db.states import ALERT_KINDS, ALERT_LEVELS, LIVE, PROGRESS_ORDER
 STATUS_ALERTS = {"done": "run_done", "failed": "run_failed", "lost": "run_lost"}  # what a run's end raises
 
 
-def last_line(error: str) -> str:
+def reason(error: str) -> str:
+    """The line of a run's error that says why: a traceback's last (the exception), else the first (what marked
+    it lost or failed; a log tail follows it)."""
     lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 class Alerts:
@@ -47,7 +51,7 @@ class Alerts:
                                                 .where(Run.id == run_id)).one()
         rows = []
         if kind:
-            why = last_line(error)
+            why = reason(error)
             rows.append((run_id, kind, f"run {run_id} ({run_kind} of {experiment!r}) {status}"
                                        + (f": {why}" if why else "")))
         if sweep:
