@@ -4,7 +4,7 @@ point rather than the long experiment name that spells the point out."""
 
 from __future__ import annotations
 
-ALERT_COLORS = {"warning": "yellow", "error": "red"}  # a run's badge: how many warnings and errors it raised
+ALERT_COLORS = {"info": "green", "warning": "yellow", "error": "red"}  # alert levels; a badge counts the last two
 STATUS_COLORS = {"running": "yellow", "done": "green", "failed": "red", "lost": "red", "cancelled": "grey50",
                  "queued": "cyan"}
 SHORT_KEYS = {"temperature": "T", "coefficient": "w", "learning_rate": "lr", "max_train_examples": "max", "seed": "s"}

@@ -7,15 +7,15 @@ import time
 import click
 
 from db.states import ALERT_KINDS, ALERT_LEVELS
+from engine.analysis.runs import ALERT_COLORS
 from engine.cli.base import CONTEXT, db_option, get_run_or_fail, jsonable, main, open_store
 
-LEVEL_COLORS = {"info": "green", "warning": "yellow", "error": "red"}
 
 
 def alert_line(alert: dict, color: bool = True) -> str:
     level = f"{alert['level']:<7}"
     return (f"{alert['created_at']:%Y-%m-%d %H:%M:%S}  #{alert['id']:<4} run {alert['run_id']:<4} "
-            f"{click.style(level, fg=LEVEL_COLORS[alert['level']]) if color else level} "
+            f"{click.style(level, fg=ALERT_COLORS[alert['level']]) if color else level} "
             f"{alert['kind']:<15} {alert['text']}")
 
 

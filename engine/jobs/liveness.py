@@ -40,10 +40,8 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+    from engine.jobs.logs import tail
+    return "\n".join(tail(path, lines))
 
 
 def holder_alive(holder: str, pid: int) -> bool:

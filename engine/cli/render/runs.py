@@ -7,7 +7,7 @@ from rich.table import Table
 from engine.analysis.runs import ALERT_COLORS, STATUS_COLORS, run_row
 
 COLUMNS = (("id", "run"), ("experiment", "experiment"), ("point", "point"), ("kind", "kind"), ("status", "status"),
-           ("progress", "progress"), ("score", "G-XLT F1"), ("alerts", "!"), ("started", "started"))
+           ("alerts", "!"), ("progress", "progress"), ("score", "G-XLT F1"), ("started", "started"))
 
 
 def runs_table(runs: list[dict], styled: bool = True, width: int | None = None) -> Table:
