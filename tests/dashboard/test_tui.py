@@ -89,10 +89,9 @@ async def test_new_metric_rows_appear_live(store):
         await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
-        row = lambda: app.screen.query_one(RunsTable).get_row("4")
-        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh (every 1.5 s)")
-        row = row()
-        assert str(row[3]) == "running" and "25%" in str(row[4])
+        cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))
+        await until(pilot, lambda: cell("status") == "running", "the periodic refresh (every 1.5 s)")
+        assert cell("status") == "running" and "25%" in cell("progress")
 
 
 async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
