@@ -14,8 +14,8 @@ from engine.jobs.watch import CoefCollapseWatch
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'alerts.db'}")
+def store(store_url):
+    return Store(store_url)
 
 
 def new_run(store, tmp_path, sweep=""):
@@ -128,3 +128,24 @@ def test_a_dead_webhook_is_tried_once_and_never_raises(store, tmp_path, capfd):
     assert store.finish(new_run(store, tmp_path), "done")     # the status change itself succeeds
     sent[0].join(timeout=10)
     assert "not sent to the webhook" in capfd.readouterr().err
+
+
+def test_two_runs_of_a_sweep_ending_at_once_raise_one_sweep_done(store, tmp_path):
+    """On PostgreSQL two transactions each see the other's run still running unless they take turns."""
+    import threading
+    for trial in range(10):
+        sweep = f"grid{trial}"
+        ids = [new_run(store, tmp_path, sweep) for _ in range(2)]
+        attempts = [store.claim(i) for i in ids]
+        start = threading.Barrier(2)
+
+        def end(run_id, attempt, start=start):
+            start.wait()
+            store.finish(run_id, "done", attempt=attempt)
+        threads = [threading.Thread(target=end, args=pair) for pair in zip(ids, attempts)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done = [a for a in store.alerts(limit=None) if a["kind"] == "sweep_done" and f"'{sweep}'" in a["text"]]
+        assert len(done) == 1, f"trial {trial}: {len(done)} sweep_done alerts"
