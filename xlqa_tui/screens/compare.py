@@ -86,7 +86,7 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"xlqa · compare {' '.join(map(str, self.run_ids))} · baseline {self.run_ids[0]}"
+        self.title = f"xlqa · compare {' '.join(map(str, self.run_ids))}"
         store = self.app.store
         summary = self.query_one("#compare-summary", DataTable)
         summary.add_column("run")
