@@ -194,3 +194,22 @@ def test_the_demo_prints_one_summary_line_per_stage(db, terminal):
     assert "1/2 teacher" in text.splitlines()[0] and "mlqa-dev @" not in text
     assert "teacher: runs 1-3 done in" in last and "G-XLT (all cells) 69.71" in last     # after the bars
     assert ("run 2 distill: done" in text) == (not terminal)
+
+
+def test_alerts_as_lines_and_json_lines_by_run_and_level(db):
+    path, store = db
+    store.add_alert(2, "coef_collapse", "run 2: coefficient w under 0.05 for 5 logging windows")
+    store.finish(3, "failed", error="Traceback (most recent call last):\nValueError: boom")
+    runner = CliRunner()
+    lines = runner.invoke(main, ["alerts", "--db", path]).output.splitlines()
+    assert len(lines) == 2 and "run 2    warning coef_collapse   run 2: coefficient w" in lines[0]
+    assert lines[1].endswith("run_failed      run 3 (evaluate of 'paper-xquad') failed: ValueError: boom")
+    rows = [json.loads(line) for line in runner.invoke(main, ["alerts", "--json", "--level", "error",
+                                                            "--db", path]).output.splitlines()]
+    assert [(r["run_id"], r["kind"], r["level"]) for r in rows] == [(3, "run_failed", "error")]
+    assert set(rows[0]) == {"id", "run_id", "level", "kind", "text", "created_at"}
+    assert runner.invoke(main, ["alerts", "--run", "2", "--json", "--db", path]).output.count("\n") == 1
+    missing = runner.invoke(main, ["alerts", "--run", "99", "--db", path])
+    assert missing.exit_code == 2 and "no run 99" in missing.output
+    listed = runner.invoke(main, ["list", "--db", path]).output
+    assert " ! " in listed.splitlines()[0] and "1!" in listed

@@ -4,6 +4,7 @@ each alert posted to a loopback webhook as the worker (or the scheduler) writes 
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -105,3 +106,26 @@ def test_a_stopped_worker_warns_of_its_stale_heartbeat_then_is_lost(env, monkeyp
     assert [(a["kind"], a["level"]) for a in alerts] == [("heartbeat_stale", "warning"), ("run_lost", "error")]
     assert "no heartbeat for" in alerts[0]["text"] and "marked lost at 8 s" in alerts[0]["text"]
     assert "was killed" in alerts[1]["text"]
+
+
+@pytest.mark.slow  # a real `xlqa-run alerts -f` process
+def test_alerts_follow_prints_each_new_alert_as_it_is_raised(env):
+    import queue
+    import subprocess
+    import sys
+    import threading
+    tmp_path, store = env
+    run = store.create_run(store.create_experiment("followed"), "sample", {}, output_dir=str(tmp_path / "r"))
+    store.finish(run, "done")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "alerts", "-f", "--json"], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        assert json.loads(lines.get(timeout=60))["kind"] == "run_done"          # the alerts so far
+        store.add_alert(run, "heartbeat_stale", "run 1: no heartbeat for 16 s")
+        followed = json.loads(lines.get(timeout=60))                            # then each new one
+        assert followed["kind"] == "heartbeat_stale" and followed["level"] == "warning"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
