@@ -8,7 +8,7 @@ from sqlalchemy import (JSON, CheckConstraint, DateTime, Float, ForeignKey, Inde
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from db.states import RUN_KINDS, RUN_STATUSES
+from db.states import ALERT_KINDS, ALERT_LEVELS, RUN_KINDS, RUN_STATUSES
 
 
 def utcnow() -> datetime:
@@ -176,6 +176,23 @@ class Artifact(Base):
     path: Mapped[str] = mapped_column(Text)
     step: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Alert(Base):
+    """Something about a run that needs the user (db.states.ALERT_KINDS): written by workers, the scheduler and
+    whoever marks a run lost; `xlqa-run alerts`, `list` and the dashboard read them."""
+    __tablename__ = "alert"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {tuple(ALERT_KINDS)}", name="ck_alert_kind"),
+        CheckConstraint(f"level IN {ALERT_LEVELS}", name="ck_alert_level"),
+        Index("ix_alert_run", "run_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SchedulerLease(Base):

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 
 from db.configs import full_config, with_full_configs
-from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
+from db.alerts import STATUS_ALERTS
+from db.models import (Alert, Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
                        Run, SchedulerLease, as_dict, utcnow)
 from db.session import StoreError
 from db.states import RESUMABLE, UNFINISHED
@@ -92,14 +93,22 @@ class RunQueue:
                             .values(pid=pid, host=host, pgid=pgid, heartbeat_at=utcnow()))
             return res.rowcount == 1
 
-    def finish(self, run_id: int, status: str, error: str = "", hint: str = "", attempt: int | None = None) -> bool:
-        """End a run. With `attempt`, only while that attempt still holds it (returns whether it did)."""
+    def finish(self, run_id: int, status: str, error: str = "", hint: str = "", attempt: int | None = None,
+               alert: bool | str = True) -> bool:
+        """End a run. With `attempt`, only while that attempt still holds it (returns whether it did).
+        `alert`: True raises the status's alert (db.alerts.STATUS_ALERTS) in the same transaction, a kind
+        raises that one instead, False none (a run failed because the run it depends on did: that one said so)."""
+        kind = (STATUS_ALERTS.get(status) if alert is True else alert) or None
+        alerts = []
         with self.session() as s:
             q = update(Run).where(Run.id == run_id)
             if attempt is not None:
                 q = q.where(Run.attempt == attempt, Run.status == "running")
             res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
-            return res.rowcount == 1
+            if res.rowcount == 1:
+                alerts = self._end_alerts(s, run_id, status, error, kind)
+        self._raised(alerts)
+        return res.rowcount == 1
 
     def hand_back(self, run_id: int, attempt: int) -> bool:
         """A worker stopped by its cluster (time limit, preemption) gives up its process but not its attempt:
@@ -116,11 +125,16 @@ class RunQueue:
                       .values(heartbeat_at=utcnow()))
 
     def mark_lost(self, run_id: int, attempt: int, error: str, hint: str) -> bool:
-        """running -> lost, only if nothing moved the run on since the caller looked (same attempt)."""
+        """running -> lost, only if nothing moved the run on since the caller looked (same attempt); raises
+        run_lost in the same transaction."""
+        alerts = []
         with self.session() as s:
             res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
                             .values(status="lost", ended_at=utcnow(), error=error, hint=hint))
-            return res.rowcount == 1
+            if res.rowcount == 1:
+                alerts = self._end_alerts(s, run_id, "lost", error, STATUS_ALERTS["lost"])
+        self._raised(alerts)
+        return res.rowcount == 1
 
     def heartbeat(self, run_id: int, step: int | None = None, total: int | None = None,
                   attempt: int | None = None) -> bool:
@@ -171,7 +185,7 @@ class RunQueue:
 
     def delete_run(self, run_id: int) -> None:
         with self.session() as s:
-            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, QuestionScore, Artifact):
+            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, QuestionScore, Artifact, Alert):
                 s.execute(delete(table).where(table.run_id == run_id))
             s.execute(update(Run).where(Run.depends_on == run_id).values(depends_on=None))
             s.execute(delete(Run).where(Run.id == run_id))

@@ -63,8 +63,9 @@ class Reads:
 
     def list_runs(self, text: str = "", statuses: tuple[str, ...] = (), sort: str = "id", descending: bool = True,
                   offset: int = 0, limit: int = 200) -> list[dict]:
-        """One page of runs with their experiment name, best dev G-XLT F1 and `score`: the G-XLT F1 a user looks
-        for (an evaluate run's of its first suite, a training run's best dev), all from the summary table."""
+        """One page of runs with their experiment name, best dev G-XLT F1, `score`: the G-XLT F1 a user looks
+        for (an evaluate run's of its first suite, a training run's best dev), all from the summary table, and
+        `alerts` / `alert_level`: how many warnings and errors it raised, and the worst (db.alerts)."""
         best = (select(MetricSummary.run_id, MetricSummary.best_value)
                 .where(MetricSummary.key == "dev_gxlt_f1", MetricSummary.context == "").subquery())
         q = self._run_filter(select(Run, Experiment.name, Experiment.config, best.c.best_value).join(Experiment)
@@ -82,9 +83,11 @@ class Reads:
         first = {}
         for run_id, key, value, _ in final:
             first.setdefault(run_id, (key[:-len("_gxlt_f1")], value))
+        badges = self.alert_badges(r["id"] for r in runs)
         for r in runs:
             suite, value = first.get(r["id"], (None, None))
             r["score"], r["score_suite"] = (value, suite) if value is not None else (r["best_dev_gxlt_f1"], None)
+            r["alerts"], r["alert_level"] = badges.get(r["id"], (0, None))
         return runs
 
     def count_runs(self, text: str = "", statuses: tuple[str, ...] = ()) -> int:

@@ -9,3 +9,16 @@ UNFINISHED = ("failed", "lost", "cancelled")   # ended without finishing: a run 
 RESUMABLE = UNFINISHED                         # what `resume` queues again
 ENDED = ("done", *UNFINISHED)                  # no worker will write again
 PROGRESS_ORDER = ("done", "running", "queued", "failed", "lost", "cancelled")  # how a sweep's progress reads
+
+# Alerts: what needs the user, by kind, each with its one level (the alert table's CHECK constraints, the CLI's
+# choices, the dashboard's badges and the notifier's level filter read these)
+ALERT_LEVELS = ("info", "warning", "error")   # in rising order
+ALERT_KINDS = {
+    "loss_nonfinite": "error",    # the training loss became NaN or inf: the run stopped
+    "heartbeat_stale": "warning", # no heartbeat for a while: the worker may be hung (it is marked lost later)
+    "run_lost": "error",          # the worker is gone or silent past the limit: the run was marked lost
+    "run_failed": "error",        # the run ended failed
+    "coef_collapse": "warning",   # the mAP@k coefficient's window mean stayed under alerts.coef_floor
+    "run_done": "info",           # the run finished
+    "sweep_done": "info",         # the last live run of a sweep ended
+}

@@ -1,11 +1,12 @@
-"""The store API shared by workers (writes) and the TUI / CLI (reads), one class composed of its three jobs:
-the run queue (db/queue.py), tracking writes (db/tracking.py) and shared reads (db/reads.py). Plain dicts
-come out, so callers never hold ORM objects across threads."""
+"""The store API shared by workers (writes) and the TUI / CLI (reads), one class composed of its four jobs:
+the run queue (db/queue.py), tracking writes (db/tracking.py), shared reads (db/reads.py) and alerts
+(db/alerts.py). Plain dicts come out, so callers never hold ORM objects across threads."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
+from db.alerts import Alerts
 from db.queue import RunQueue, RunTakenOver, age_seconds
 from db.reads import ANY_CHECKPOINT, PREFERRED_CHECKPOINT, Reads
 from db.session import StoreError, explain, make_engine, normalize_url, session_scope
@@ -15,7 +16,7 @@ __all__ = ["ANY_CHECKPOINT", "LOWER_IS_BETTER", "PREFERRED_CHECKPOINT", "RunTake
            "lower_is_better"]
 
 
-class Store(RunQueue, Tracking, Reads):
+class Store(RunQueue, Tracking, Reads, Alerts):
     def __init__(self, url: str | None = None, read_only: bool | None = None):
         from db.migrate import ensure_schema
         self.url = normalize_url(url)

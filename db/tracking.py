@@ -21,15 +21,18 @@ class Tracking:
     """Mixed into Store, which provides session()."""
 
     def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(), questions=(),
-                    attempt: int | None = None) -> None:
+                    alerts=(), attempt: int | None = None) -> None:
         """One transaction for everything buffered since the last flush; with `attempt`, fenced: nothing is
         written once the run is not this worker's (RunTakenOver).
 
         metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
         evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes); questions: dicts of QuestionScore
-        columns."""
+        columns; alerts: (kind, text), handed to the store's alert hook after the commit."""
+        raised = []
         with self.session() as s:
             fence(s, run_id, attempt)
+            if alerts:
+                raised = self._insert_alerts(s, [(run_id, kind, body) for kind, body in alerts])
             if metrics:
                 s.execute(Metric.__table__.insert(), [
                     {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t or utcnow()}
@@ -48,6 +51,7 @@ class Tracking:
             if artifacts:
                 s.execute(Artifact.__table__.insert(), [
                     {"run_id": run_id, "kind": k, "path": p, "step": st, "bytes": b} for k, p, st, b in artifacts])
+        self._raised(raised)
 
     def _update_summary(self, s, run_id, metrics):
         latest: dict[tuple[str, str], tuple[int, float, float, int]] = {}

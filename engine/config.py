@@ -1,8 +1,9 @@
 """The one typed config that flows from TOML / CLI flags / the TUI form to the worker, stored with every run.
 
 Sections map onto TOML tables: [data] [model] [features] [train] [distill] [eval] (what is computed) and
-[slurm] with output_dir, sweep and grid_point (how it is launched: LAUNCH_KEYS). Each field's metadata holds
-its help, choices and range; unknown keys and out-of-range values raise ConfigError naming the key.
+[slurm] [alerts] with output_dir, sweep and grid_point (how it is launched and watched: LAUNCH_KEYS). Each
+field's metadata holds its help, choices and range; unknown keys and out-of-range values raise ConfigError
+naming the key.
 """
 
 from __future__ import annotations
@@ -278,6 +279,20 @@ class SlurmConfig:
 
 
 @dataclass
+class AlertConfig:
+    """When a worker raises the alerts that watch training (docs/alerts.md); how they are sent is set once per
+    user (a webhook or a command), not per experiment."""
+    coef_floor: float = _help("coef_collapse: raised when the window mean of the distillation coefficient w "
+                              "(mAP@k) stays under this for coef_windows logging windows in a row, the signature "
+                              "of the paper's no-CE ablation (0: off)", ge=0, lt=1, default=0.05)
+    coef_windows: int = _help("logging windows in a row under alerts.coef_floor before coef_collapse is raised",
+                              ge=1, default=5)
+
+    def __post_init__(self):
+        check_fields(self, "alerts.")
+
+
+@dataclass
 class ExperimentConfig:
     name: str = _help("experiment name", default="experiment")
     output_dir: str = _help("where runs write checkpoints and logs (empty: ~/.local/share/xlqa/runs)", launch=True,
@@ -292,6 +307,7 @@ class ExperimentConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig, metadata={"launch": True})
+    alerts: AlertConfig = field(default_factory=AlertConfig, metadata={"launch": True})
 
     def __post_init__(self):
         check_fields(self.features, "features.")

@@ -1,5 +1,6 @@
 import functools
 import http.server
+import json
 import os
 import threading
 from pathlib import Path
@@ -116,4 +117,27 @@ def env(tmp_path, monkeypatch):
     db = tmp_path / "xlqa.db"
     monkeypatch.setenv("XLQA_DB", str(db))
     monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
+    monkeypatch.setenv("XLQA_ALERTS_CONFIG", str(tmp_path / "no-alerts.toml"))  # never the user's own notifier
+    for key in ("WEBHOOK", "COMMAND", "MIN_LEVEL", "TIMEOUT_S"):
+        monkeypatch.delenv(f"XLQA_ALERT_{key}", raising=False)
     return tmp_path, Store(str(db))
+
+
+@pytest.fixture
+def webhook():
+    """A loopback HTTP server that keeps the JSON of every POST: (URL, list of the bodies received)."""
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()

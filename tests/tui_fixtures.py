@@ -88,3 +88,8 @@ async def settled(pilot) -> None:
     for _ in range(2):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain text lines (the compositor's strips)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -21,6 +21,14 @@ class XlqaApp(App):
     def __init__(self, store: Store):
         super().__init__()
         self.store = store
+        self.baseline: int | None = None   # the pinned run: what Compare and Matrix measure the others against
+
+    def pin(self, run_id: int) -> None:
+        """Pin `run_id` as the baseline (or unpin it when it is the pinned one); the header of every screen says so."""
+        self.baseline = None if self.baseline == run_id else run_id
+        self.sub_title = f"baseline: run {self.baseline}" if self.baseline is not None else ""
+        self.notify(f"run {run_id} is the baseline of Compare and Matrix (b again: unpin)"
+                    if self.baseline is not None else f"run {run_id} is no longer the baseline")
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
@@ -62,7 +70,11 @@ class XlqaApp(App):
 
     def open_matrix(self, run_id: int) -> None:
         from xlqa_tui.screens.matrix import MatrixScreen
-        self.push_screen(MatrixScreen(run_id))
+        self.push_screen(MatrixScreen(run_id, self.against(run_id)))
+
+    def against(self, run_id: int) -> int | None:
+        """The run a matrix of `run_id` is a delta against: the pinned baseline, unless it is that run."""
+        return self.baseline if self.baseline not in (None, run_id) else None
 
     def export_run(self, run_id: int) -> None:
         from engine.analysis.report import export_run

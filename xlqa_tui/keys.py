@@ -1,6 +1,7 @@
 """Every key binding of the app in one place (the help screen lists them). Keys chosen not to fight the
 text inputs: no ctrl+w/u/k/a/e/d/x/c/v (Input uses them); q quits from the runs list and goes back elsewhere,
-as in htop and lazygit."""
+as in htop and lazygit. b pins a run as the baseline of Compare and Matrix on every screen (b on it again:
+unpin); the header names it."""
 
 from textual.binding import Binding
 
@@ -15,6 +16,7 @@ RUNS = [
     Binding("m", "matrix", "Matrix"),
     Binding("space", "mark", "Mark", show=False),
     Binding("c", "compare", "Compare"),
+    Binding("b", "pin", "Baseline"),
     Binding("x", "cancel_run", "Cancel"),
     Binding("r", "resume_run", "Resume", show=False),
     Binding("d", "delete_run", "Delete", show=False),
@@ -35,6 +37,7 @@ NEW = [
 ]
 DETAIL = [
     Binding("m", "matrix", "Matrix"),
+    Binding("b", "pin", "Baseline", show=False),
     Binding("x", "cancel_run", "Cancel"),
     Binding("k", "next_metric", "Metric"),
     Binding("e", "smooth", "Smooth", show=False),
@@ -45,6 +48,7 @@ MATRIX = [
     Binding("e", "toggle_metric", "F1/EM"),
     Binding("s", "next_suite", "Suite"),
     Binding("d", "delta", "Delta vs run"),
+    Binding("b", "pin", "Baseline", show=False),
     BACK,
 ]
 COMPARE = [
@@ -52,8 +56,10 @@ COMPARE = [
     Binding("k", "next_metric", "Curve"),
     BACK,
 ]
+
 HELP_TEXT = {  # screen -> bindings, for the help screen
     "Everywhere": APP + [Binding("ctrl+q", "quit", "Quit"), Binding("ctrl+p", "command_palette", "Command palette")],
-    "Runs": RUNS, "New experiment": NEW, "Run detail": DETAIL + [Binding("1-5", "tab", "Curves, mAP@k, pairs, log, system")],
-    "Matrix": MATRIX, "Compare": COMPARE,
+    "Runs": RUNS, "New experiment": NEW,
+    "Run detail": DETAIL + [Binding("1-6", "tab", "Curves, mAP@k, pairs, log, system, alerts")],
+    "Matrix": MATRIX, "Compare": COMPARE + [Binding("1-4", "tab", "Scores, config, curves, logs")],
 }

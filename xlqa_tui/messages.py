@@ -20,3 +20,10 @@ class RunDetailLoaded(Message):
 class SignificanceLoaded(Message):
     """Paired tests computed off the UI thread: one result per compared run (or an error text)."""
     results: dict
+
+
+@dataclass
+class LogsLoaded(Message):
+    """The tail of each compared run's log: run id -> (lines, log path, status); live: a run may still write."""
+    tails: dict
+    live: bool = False

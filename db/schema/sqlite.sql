@@ -1,4 +1,4 @@
--- xlqa schema 0007_experiment_config (sqlite); made by `python -m db.migrate --dump`
+-- xlqa schema 0009_alerts (sqlite); made by `python -m db.migrate --dump`
 
 CREATE TABLE experiment (
 	id INTEGER NOT NULL, 
@@ -61,6 +61,21 @@ CREATE TABLE run (
 CREATE INDEX ix_run_status ON run (status);
 
 CREATE INDEX ix_run_sweep ON run (sweep);
+
+CREATE TABLE alert (
+	id INTEGER NOT NULL, 
+	run_id INTEGER NOT NULL, 
+	level VARCHAR(16) NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	text TEXT NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_alert_kind CHECK (kind IN ('loss_nonfinite', 'heartbeat_stale', 'run_lost', 'run_failed', 'coef_collapse', 'run_done', 'sweep_done')), 
+	CONSTRAINT ck_alert_level CHECK (level IN ('info', 'warning', 'error')), 
+	FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_alert_run ON alert (run_id);
 
 CREATE TABLE artifact (
 	id INTEGER NOT NULL, 

@@ -4,6 +4,7 @@ point rather than the long experiment name that spells the point out."""
 
 from __future__ import annotations
 
+ALERT_COLORS = {"info": "green", "warning": "yellow", "error": "red"}  # alert levels; a badge counts the last two
 STATUS_COLORS = {"running": "yellow", "done": "green", "failed": "red", "lost": "red", "cancelled": "grey50",
                  "queued": "cyan"}
 SHORT_KEYS = {"temperature": "T", "coefficient": "w", "learning_rate": "lr", "max_train_examples": "max", "seed": "s"}
@@ -28,7 +29,7 @@ def hparams(run: dict) -> str:
 
 
 def run_row(run: dict) -> dict[str, str]:
-    """id, experiment, point, kind, status, progress, hparams, score, started: each cell's text."""
+    """id, experiment, point, kind, status, progress, hparams, score, alerts, started: each cell's text."""
     cfg = run.get("config") or {}
     point = cfg.get("grid_point") or ""
     experiment = run["experiment"]
@@ -41,4 +42,5 @@ def run_row(run: dict) -> dict[str, str]:
             "status": run["status"],
             "progress": f"{run.get('step') or 0}/{run['total_steps']}" if run.get("total_steps") else "",
             "hparams": hparams(run), "score": f"{score:.2f}" if score is not None else "",
+            "alerts": f"{run['alerts']}!" if run.get("alerts") else "",
             "started": run["started_at"].strftime("%m-%d %H:%M") if run.get("started_at") else ""}

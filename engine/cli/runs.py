@@ -14,7 +14,7 @@ from engine.cli.base import (CONTEXT, InputError, db_option, echo_json, fail_on_
 from engine.jobs.executors import EXECUTORS
 
 LIST_KEYS = ("id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score", "score_suite",
-             "best_dev_gxlt_f1", "seed", "depends_on", "created_at", "started_at", "ended_at", "output_dir", "error", "hint")
+             "best_dev_gxlt_f1", "alerts", "alert_level", "seed", "depends_on", "created_at", "started_at", "ended_at", "output_dir", "error", "hint")
 
 
 def executor_options(fn):

@@ -5,6 +5,8 @@ this host and still exists (hung, or stopped with SIGSTOP), its process group is
 never write after a resume (its writes are also fenced by the run's attempt). A worker on this host whose
 process is gone is marked lost at once. Anyone can call `reap_stale`: the scheduler every poll, and the
 CLI and dashboard before they act, so a run whose worker and scheduler both died does not stay `running`.
+Past `warn_after` (half the limit unless $XLQA_HEARTBEAT_WARN_S says) a silent run raises heartbeat_stale
+once per attempt, while it may still recover; marking it lost raises run_lost (db.queue.mark_lost).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from db.store import Store, age_seconds
 
 HEARTBEAT_STALE_S = float(os.environ.get("XLQA_HEARTBEAT_STALE_S", "30"))
+HEARTBEAT_WARN_S = float(os.environ.get("XLQA_HEARTBEAT_WARN_S", HEARTBEAT_STALE_S / 2))
 GONE_GRACE_S = 3.0  # a dead local process: wait this long for its last write before calling it lost
 
 
@@ -37,10 +40,8 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+    from engine.jobs.logs import tail
+    return "\n".join(tail(path, lines))
 
 
 def holder_alive(holder: str, pid: int) -> bool:
@@ -59,9 +60,14 @@ def kill_group(pgid: int) -> bool:
         return False
 
 
-def reap_stale(store: Store, stale_after: float | None = None, host: str | None = None) -> list[int]:
-    """Mark lost every running run whose worker is gone or silent; returns their ids."""
+def reap_stale(store: Store, stale_after: float | None = None, host: str | None = None,
+               warn_after: float | None = None) -> list[int]:
+    """Mark lost every running run whose worker is gone or silent (warn about the ones going silent); returns
+    the ids of the lost."""
+    from engine.jobs import notify
+    notify.attach(store)
     stale_after = HEARTBEAT_STALE_S if stale_after is None else stale_after
+    warn_after = min(HEARTBEAT_WARN_S, stale_after) if warn_after is None else warn_after
     host = host or socket.gethostname()
     lost = []
     for run in store.runs_with_status("running"):
@@ -77,6 +83,11 @@ def reap_stale(store: Store, stale_after: float | None = None, host: str | None 
             error = (f"no heartbeat for {age:.0f} s (limit {stale_after:.0f} s)"
                      + (f"; its process group {run['pgid']} was killed" if killed else "") + f"\n{tail}")
         else:
+            if age > warn_after:
+                store.add_alert(run["id"], "heartbeat_stale",
+                                f"run {run['id']} ({run['kind']}): no heartbeat for {age:.0f} s; it is marked lost "
+                                f"at {stale_after:.0f} s (a hung worker, a stopped process or a starved database)",
+                                once_since=run["started_at"])
             continue
         if store.mark_lost(run["id"], run["attempt"], error=error, hint=hint):
             lost.append(run["id"])

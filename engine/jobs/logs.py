@@ -1,4 +1,4 @@
-"""A run's worker.log, read as it grows (`xlqa-run logs [-f]`)."""
+"""A run's worker.log, read as it grows (`xlqa-run logs [-f]`), or its last lines (the dashboard's Compare)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ def stream_log(store: Store, run_id: int, write, follow: bool = False, poll: flo
             break
         time.sleep(poll)
     return path.exists()
+
+
+def tail(path: Path, lines: int = 20, chunk: int = 64 * 1024) -> list[str]:
+    """The last `lines` lines of a log, reading only its end (a long run's log is large); [] without one."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - chunk))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return []
+    rows = text.splitlines()
+    return rows[-lines:] if size <= chunk else rows[1:][-lines:]   # the first line read may be cut
 
 
 def why_no_log(status: str) -> str:

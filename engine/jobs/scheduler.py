@@ -76,7 +76,8 @@ class Scheduler:
     def fail_blocked(self):
         for run in self.store.blocked_runs():
             self.store.finish(run["id"], "failed", error=f"run {run['dep_id']} it depends on is {run['dep_status']}",
-                              hint=f"`xlqa-run resume {run['dep_id']}` queues it and every run after it again")
+                              hint=f"`xlqa-run resume {run['dep_id']}` queues it and every run after it again",
+                              alert=False)  # the run it depends on raised its own alert
 
     def start_ready(self):
         ready = self.store.ready_runs()

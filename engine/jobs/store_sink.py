@@ -20,7 +20,7 @@ from db.store import RunTakenOver, Store
 from engine import cancel as cancellation
 
 PERCENTILES = (5, 25, 50, 75, 95)
-KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions")
+KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions", "alerts")
 
 
 def histogram_row(key: str, step: int, values, generation=None, bins: int = 20) -> dict:
@@ -94,6 +94,11 @@ class StoreSink:
 
     def progress(self, step, total, epoch):
         self._progress = (step, total)
+
+    def raise_alert(self, kind: str, text: str) -> None:
+        """An alert of this run (db.states.ALERT_KINDS), written with the next batch."""
+        with self._lock:
+            self._buf["alerts"].append((kind, f"run {self.run_id}: {text}"))
 
     def should_stop(self) -> bool:
         return self._stop_requested

@@ -42,6 +42,10 @@ log = logging.getLogger("xlqa.worker")
 
 def hint_for(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
+    from engine.train.loop import NonFiniteLoss
+    if isinstance(exc, NonFiniteLoss):
+        return ("lower train.learning_rate, raise train.warmup_ratio or distill.temperature, clip gradients "
+                "(train.max_grad_norm) or train in fp32/bf16 rather than fp16; then launch again")
     if "out of memory" in text.lower():
         import torch  # bf16 only where the GPU has it (pre-Ampere GPUs do not)
         bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -88,6 +92,10 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     from engine.jobs.provenance import with_sources_read
     from engine.train.loop import make_accelerator
 
+    from engine.jobs import notify
+    from engine.jobs.watch import CoefCollapseWatch
+    from engine.train.loop import NonFiniteLoss
+    notify.attach(store)
     run = store.get_run(run_id)
     cfg = from_dict(run["config"])
     out = Path(run["output_dir"])
@@ -96,7 +104,9 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
     main = acc is None or acc.is_main_process
     if main and store_sink is None:
         store_sink = StoreSink(store, run_id, attempt=attempt)
-    sink = FanoutSink(store_sink, LogSink(), extra_sink) if main else NullSink()
+    watch = CoefCollapseWatch(store_sink.raise_alert, cfg.alerts.coef_floor, cfg.alerts.coef_windows,
+                              cfg.distill.coefficient) if main else None
+    sink = FanoutSink(store_sink, LogSink(), watch, extra_sink) if main else NullSink()
     monitor = None
     if main:
         from engine.jobs.sysmon import SystemMonitor
@@ -150,7 +160,8 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
         if main:
             log.error("run %d failed: %s", run_id, exc)
             _close(store_sink)
-            store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc), attempt=attempt)
+            store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc), attempt=attempt,
+                         alert="loss_nonfinite" if isinstance(exc, NonFiniteLoss) else True)
         raise
     if monitor is not None:
         monitor.stop()

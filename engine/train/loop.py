@@ -7,7 +7,8 @@ are never applied after the last epoch, and an epoch has floor(micro-batches / g
 
 Per-epoch shuffling comes from a generator seeded by (seed, epoch), and each process takes its slice of
 every global micro-batch, so a resumed or multi-process run sees the same examples in the same order.
-Losses and window statistics stay on the device between logging steps (no host syncs in the step).
+Losses and window statistics stay on the device between logging steps (no host syncs in the step); where a
+window's means reach the host, a NaN or inf loss stops the run (NonFiniteLoss) before anything is logged.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ from engine.train.optim import LegacyAdamW
 from engine.train.teacher_cache import TeacherCache, compute_teacher, masked_logits
 
 log = logging.getLogger("xlqa.train")
-__all__ = ["Cancelled", "TrainResult", "make_accelerator", "train"]
+__all__ = ["Cancelled", "NonFiniteLoss", "TrainResult", "make_accelerator", "train"]
+
+
+class NonFiniteLoss(FloatingPointError):
+    """The loss of a logging window is NaN or inf: training on would only write NaN weights and rows."""
 
 
 @dataclass
@@ -349,6 +354,11 @@ class _Window:
         if acc.num_processes > 1:
             sums = acc.reduce(sums, reduction="mean")
         values = dict(zip(keys, (sums / self.count).tolist()))  # the one host sync per window
+        bad = {k: v for k, v in values.items() if k.startswith("loss") and not math.isfinite(v)}
+        if bad:  # every rank holds the same reduced means, so every rank stops here together
+            raise NonFiniteLoss(f"loss is not finite at step {step} (mean of the {self.count} micro-batches "
+                                f"since the last log: {', '.join(f'{k} {v}' for k, v in sorted(bad.items()))}); "
+                                "the run stops rather than train on")
         values["lr"] = lr
         values["examples_per_s"] = self.examples / max(seconds, 1e-9)
         coefs = torch.cat(self.coefs) if self.coefs else None

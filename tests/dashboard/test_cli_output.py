@@ -27,7 +27,7 @@ def test_list_show_matrix_as_json_with_stable_keys(db):
     runs = json.loads(runner.invoke(main, ["list", "--json", "--db", path]).output)
     assert [r["id"] for r in runs] == [4, 3, 2, 1]
     assert set(runs[0]) == {"id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score",
-                            "score_suite", "best_dev_gxlt_f1", "seed", "depends_on", "created_at", "started_at",
+                            "score_suite", "best_dev_gxlt_f1", "alerts", "alert_level", "seed", "depends_on", "created_at", "started_at",
                             "ended_at", "output_dir", "error", "hint"}
     assert runs[1]["score"] == 47.5 and runs[1]["score_suite"] == "mlqa-dev" and runs[2]["best_dev_gxlt_f1"] == 44.25
     shown = json.loads(runner.invoke(main, ["show", "2", "--json", "--db", path]).output)
@@ -276,3 +276,22 @@ def test_power_before_the_study_from_stored_runs_or_given_components(sweep):
     assert given["cells"] == 49 and given["questions_per_cell"] == [100] and given["grid"][0][0] > 0.56
     bad = _at_80(["power", "--seed-sd", "1", "--db", path])
     assert bad.exit_code == 2 and "give two runs or seed groups" in bad.output
+
+
+def test_alerts_as_lines_and_json_lines_by_run_and_level(db):
+    path, store = db
+    store.add_alert(2, "coef_collapse", "run 2: coefficient w under 0.05 for 5 logging windows")
+    store.finish(3, "failed", error="Traceback (most recent call last):\nValueError: boom")
+    runner = CliRunner()
+    lines = runner.invoke(main, ["alerts", "--db", path]).output.splitlines()
+    assert len(lines) == 2 and "run 2    warning coef_collapse   run 2: coefficient w" in lines[0]
+    assert lines[1].endswith("run_failed      run 3 (evaluate of 'paper-xquad') failed: ValueError: boom")
+    rows = [json.loads(line) for line in runner.invoke(main, ["alerts", "--json", "--level", "error",
+                                                            "--db", path]).output.splitlines()]
+    assert [(r["run_id"], r["kind"], r["level"]) for r in rows] == [(3, "run_failed", "error")]
+    assert set(rows[0]) == {"id", "run_id", "level", "kind", "text", "created_at"}
+    assert runner.invoke(main, ["alerts", "--run", "2", "--json", "--db", path]).output.count("\n") == 1
+    missing = runner.invoke(main, ["alerts", "--run", "99", "--db", path])
+    assert missing.exit_code == 2 and "no run 99" in missing.output
+    listed = runner.invoke(main, ["list", "--db", path]).output
+    assert " ! " in listed.splitlines()[0] and "1!" in listed

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from textual.command import CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, settled, until
+from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, screen_text, settled, until
 from xlqa_tui.app import XlqaApp, main as xlqa_main
 from xlqa_tui.screens.compare import CompareScreen
 from xlqa_tui.screens.confirm import ConfirmScreen
@@ -89,10 +89,9 @@ async def test_new_metric_rows_appear_live(store):
         await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
-        row = lambda: app.screen.query_one(RunsTable).get_row("4")
-        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh (every 1.5 s)")
-        row = row()
-        assert str(row[3]) == "running" and "25%" in str(row[4])
+        cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))
+        await until(pilot, lambda: cell("status") == "running", "the periodic refresh (every 1.5 s)")
+        assert cell("status") == "running" and "25%" in cell("progress")
 
 
 async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
@@ -370,13 +369,104 @@ async def test_compare_shows_significance_an_empty_chart_message_and_clears_mark
         await settled(pilot)
         assert isinstance(app.screen, CompareScreen)
         row = [str(c) for c in app.screen.query_one("#compare-significance").get_row_at(0)]
-        assert row[0] == f"{other} vs 3" and row[1].startswith("+") and "[" in row[2]
+        assert row[0] == f"{other} vs 3" and row[1] == "G-XLT (all)" and row[2].startswith("+") and "[" in row[3]
         chart = app.screen.query_one("#compare-curves", Chart)
         assert chart.query_one(".chart-empty").display and "no dev G-XLT F1 logged" in str(chart.query_one(".chart-empty").render())
         await pilot.press("q")
         await until(pilot, lambda: app.screen is runs, "the runs screen")
         await settled(pilot)
         assert runs.marked == set()
+
+
+async def test_compare_at_80x24_fits_its_significance_rows_and_gives_curves_and_logs_their_tabs(store, tmp_path):
+    other = add_compared_run(store)
+    for rid in (3, other):
+        folder = tmp_path / f"run{rid}"
+        folder.mkdir()
+        (folder / "worker.log").write_text("".join(f"line {i} of run {rid}\n" for i in range(40)))
+        store.update_run(rid, output_dir=str(folder))
+    app = XlqaApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        app.push_screen(CompareScreen([3, other]))
+        await until(pilot, lambda: str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…",
+                    "the paired test (a worker thread)")
+        await settled(pilot)
+        table = app.screen.query_one("#compare-significance")
+        assert table.virtual_size.width <= 80 and table.scroll_x == 0       # no horizontal scrollbar needed
+        shown = screen_text(app)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[1] for r in rows] == ["G-XLT (all)", "G-XLT (cross)", "XLT"]
+        lines = shown.splitlines()
+        for row in rows:                                                    # every number whole, on one line
+            assert any(all(cell in line for cell in row[1:]) for line in lines), row
+        assert "[+0.41, +0.41]" in shown and "<0.001" in shown and "1.000" in shown and "baseline run 3" in shown
+        await pilot.press("3")                                              # the curves: a tab of their own
+        await settled(pilot)
+        chart = app.screen.query_one("#compare-curves", Chart)
+        assert app.screen.query_one("TabbedContent").active == "curves" and chart.region.height >= 15
+        await pilot.press("4")                                              # the tail of each run's log
+        await settled(pilot)
+        shown = screen_text(app)
+        assert "line 39 of run 3" in shown and f"run {other} (done) · the last 12 lines of its worker.log" in shown
+        assert "line 20 of run 3" not in shown                             # the tail only
+        assert app.screen.query_one(f"#log-{other}").lines[-1] == f"line 39 of run {other}"
+
+
+async def test_a_pinned_baseline_is_the_base_of_compare_and_matrix_across_screens(store):
+    other = add_compared_run(store)
+    app = XlqaApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        await pilot.press("down", "down", "b")                  # run 3 (rows: 5, 4, 3, 2, 1)
+        await settled(pilot)
+        assert app.baseline == 3 and "baseline: run 3" in screen_text(app)
+        await pilot.press("up", "up", "m")                       # run 5's matrix: a delta against the baseline
+        await until(pilot, lambda: isinstance(app.screen, MatrixScreen), "the matrix")
+        await settled(pilot)
+        assert app.screen.run_id == other and app.screen.other == 3
+        assert "delta vs run 3" in str(app.screen.query_one("#matrix-title").render())
+        assert "baseline: run 3" in screen_text(app)            # the header says so on every screen
+        await pilot.press("q", "c")                              # no marks: the selected run against the baseline
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
+        assert app.screen.run_ids == [3, other]
+        await until(pilot, lambda: str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) != "…",
+                    "the paired test")
+        assert str(app.screen.query_one("#compare-significance").get_row_at(0)[0]) == f"{other} vs 3"
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
+        app.open_run(3)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen), "the run")
+        await pilot.press("b")                                   # b on the pinned run unpins it
+        await settled(pilot)
+        assert app.baseline is None and "baseline" not in screen_text(app).splitlines()[0]
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MatrixScreen), "the matrix")
+        assert app.screen.other is None
+
+
+async def test_alerts_badge_the_runs_table_and_list_in_the_run_detail(store):
+    store.add_alert(2, "coef_collapse", "run 2: coefficient w (map@k) under 0.05 for 5 logging windows in a row")
+    store.add_alert(2, "run_done", "run 2 (distill of 'paper-xquad') done")
+    store.add_alert(3, "run_failed", "run 3 (evaluate of 'paper-xquad') failed: ValueError: boom")
+    store.add_alert(3, "heartbeat_stale", "run 3 (evaluate): no heartbeat for 16 s")
+    app = XlqaApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        await settled(pilot)
+        table = app.screen.query_one(RunsTable)
+        badge = lambda rid: table.get_cell(str(rid), "alerts")
+        assert str(badge(3)) == "2!" and badge(3).style == "red"       # errors: red; the info alert not counted
+        assert str(badge(2)) == "1!" and badge(2).style == "yellow" and str(badge(1)) == ""
+        assert sum(c.width for c in table.columns.values()) + 2 * len(table.columns) <= 80
+        app.open_run(2)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.data, "the run's data")
+        await settled(pilot)
+        assert "1 alert (6)" in str(app.screen.query_one("#detail-top").render())
+        await pilot.press("6")
+        await settled(pilot)
+        shown = screen_text(app)
+        assert "coef_collapse" in shown and "run_done" in shown and "under 0.05 for 5 logging windows" in shown
 
 
 def test_plain_text_when_stdout_is_not_a_terminal(tmp_path, store):

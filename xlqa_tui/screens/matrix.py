@@ -1,4 +1,5 @@
-"""The question x context matrix of a run for a suite and checkpoint; F1/EM toggle; delta vs another run."""
+"""The question x context matrix of a run for a suite and checkpoint; F1/EM toggle; delta vs another run (the
+pinned baseline when one is pinned, opened through app.open_matrix)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ class MatrixScreen(Screen):
         self.suite_index += 1
         self.refresh_marks()
         self.render_matrix()
+
+    def action_pin(self) -> None:
+        self.app.pin(self.run_id)
 
     def action_delta(self) -> None:
         box = self.query_one("#delta-input", Input)

@@ -1,26 +1,30 @@
 """One run, live, one tab at a time so each chart has the whole screen (80x24 included): curves of any logged
 metric (k picks, e smooths), the per-example mAP@k distribution (l: log counts), the teacher's mAP@k per
-language pair, the log tail (progress lines of the worker) and the machine (CPU, memory, GPUs).
+language pair, the log tail (progress lines of the worker), the machine (CPU, memory, GPUs) and the run's alerts
+(a count of its warnings and errors in the top line).
 A run that has ended is read once more and then no longer polled."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 
 from db.states import ENDED
+from engine.analysis.runs import ALERT_COLORS
 from xlqa_tui.keys import DETAIL
 from xlqa_tui.messages import RunDetailLoaded
 from xlqa_tui.widgets.chart import Chart
 from xlqa_tui.widgets.distribution import DistributionBands, LatestHistogram
 from xlqa_tui.widgets.pair_heatmap import PairHeatmap
 
-TABS = ["curves", "map", "pairs", "log", "system"]
+TABS = ["curves", "map", "pairs", "log", "system", "alerts"]
 LOSSES = ("loss", "loss_ce", "loss_kl")
 SMOOTHING = (0.0, 0.6, 0.9)
 
@@ -57,6 +61,9 @@ class RunDetailScreen(Screen):
             with TabPane("5 system", id="system"):
                 yield Chart("CPU % and RAM (GB) of the machine", id="cpu-chart", empty="no system metrics for this run")
                 yield Chart("GPU utilisation % and memory (GB)", id="gpu-chart", empty="no GPU on this run's machine")
+            with TabPane("6 alerts", id="alerts"):
+                with VerticalScroll():
+                    yield Static("no alerts", id="alerts-list")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -75,7 +82,7 @@ class RunDetailScreen(Screen):
                 "coef": store.metric_series(self.run_id, "coef"),
                 "dev": [(s, v / 100) for s, v in store.metric_series(self.run_id, "dev_gxlt_f1")],
                 "hist": store.histograms(self.run_id, "coef"), "hist_gen": store.histograms(self.run_id, "coef_generation"),
-                "pairs": store.pair_stats(self.run_id, "teacher_coef"),
+                "pairs": store.pair_stats(self.run_id, "teacher_coef"), "alerts": store.alerts(self.run_id),
                 "system": {key: store.metric_series(self.run_id, key.split("[")[0], _context(key))
                            for key in summary if key.startswith("sys_")}}
         data["metric"] = self.series_of(self.metric, data)
@@ -100,8 +107,13 @@ class RunDetailScreen(Screen):
         parts = [f"run {run['id']} · {run['kind']} · [b]{run['status']}[/b] · step {run['step']}/{run['total_steps']}",
                  f"device {run['assigned_devices'] or 'cpu'}", f"{speed:.1f} ex/s" if speed else "",
                  f"best dev G-XLT F1 {best:.2f}" if best is not None else ""]
+        serious = [a for a in d["alerts"] if a["level"] != "info"]
+        if serious:
+            worst = ALERT_COLORS["error" if any(a["level"] == "error" for a in serious) else "warning"]
+            parts.append(f"[{worst}]{len(serious)} alert{'s' * (len(serious) > 1)}[/] (6)")
         err = f"\n[red]{run['error'].strip().splitlines()[-1]}[/] — {run['hint']}" if run["error"] else ""
         self.query_one("#detail-top", Static).update(" · ".join(p for p in parts if p) + err)
+        self.query_one("#alerts-list", Static).update(alert_lines(d["alerts"]))
         self.draw_metric()
         self.query_one("#coef-chart", Chart).show({"w": d["coef"], "dev G-XLT/100": d["dev"]})
         self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"])
@@ -150,8 +162,10 @@ class RunDetailScreen(Screen):
         self.query_one(TabbedContent).active = tab
 
     def action_matrix(self) -> None:
-        from xlqa_tui.screens.matrix import MatrixScreen
-        self.app.push_screen(MatrixScreen(self.run_id))
+        self.app.open_matrix(self.run_id)
+
+    def action_pin(self) -> None:
+        self.app.pin(self.run_id)
 
     def action_cancel_run(self) -> None:
         from engine.jobs.control import cancel_run
@@ -159,6 +173,19 @@ class RunDetailScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def alert_lines(alerts: list[dict]) -> Text:
+    """The run's alerts, newest first, one wrapped paragraph each."""
+    if not alerts:
+        return Text("no alerts", style="dim")
+    out = Text()
+    for a in reversed(alerts):
+        out.append(f"{a['created_at']:%m-%d %H:%M:%S} ", style="dim")
+        out.append(f"{a['level']:<7} ", style=ALERT_COLORS[a["level"]])
+        out.append(f"{a['kind']}\n", style="bold")
+        out.append(f"  {a['text']}\n")
+    return out
 
 
 def _context(key: str) -> str:

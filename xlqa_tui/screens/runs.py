@@ -116,8 +116,11 @@ class RunsScreen(Screen):
 
     def action_matrix(self) -> None:
         if (run_id := self.selected()) is not None:
-            from xlqa_tui.screens.matrix import MatrixScreen
-            self.app.push_screen(MatrixScreen(run_id))
+            self.app.open_matrix(run_id)
+
+    def action_pin(self) -> None:
+        if (run_id := self.selected()) is not None:
+            self.app.pin(run_id)
 
     def action_mark(self) -> None:
         if (run_id := self.selected()) is not None:
@@ -125,9 +128,17 @@ class RunsScreen(Screen):
             self.refresh_runs()
 
     def action_compare(self) -> None:
-        ids = sorted(self.marked) or []
+        """The marked runs against the pinned baseline (itself included), else against the first marked; with a
+        baseline and no marks, the selected run against it."""
+        base = self.app.baseline
+        ids = sorted(self.marked)
+        if base is not None and not ids and (run_id := self.query_one(RunsTable).selected_run_id()) is not None:
+            ids = [run_id]
+        if base is not None:
+            ids = [base] + [r for r in ids if r != base]
         if len(ids) < 2:
-            self.notify("mark two or more runs with space, then press c", severity="warning")
+            self.notify("mark two or more runs with space (or pin a baseline with b), then press c",
+                        severity="warning")
             return
         from xlqa_tui.screens.compare import CompareScreen
         self.app.push_screen(CompareScreen(ids))

@@ -1,4 +1,5 @@
-"""The runs table: status, a progress bar and ETA, key hyperparameters and the G-XLT F1 a user looks for.
+"""The runs table: status, an alert badge (warnings and errors raised), a progress bar and ETA, key
+hyperparameters and the G-XLT F1 a user looks for.
 At 100 columns or fewer it drops the hyperparameters and start time and narrows the rest, so the score
 always shows at 80x24."""
 
@@ -9,11 +10,11 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-from engine.analysis.runs import STATUS_COLORS, run_row
+from engine.analysis.runs import ALERT_COLORS, STATUS_COLORS, run_row
 
 # (key, label, width in the wide layout, width in the compact one; 0: left out)
 COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 28, 20), ("kind", "kind", 8, 8),
-           ("status", "status", 9, 9), ("progress", "progress", 22, 11), ("hparams", "T/ntl/w", 16, 0),
+           ("status", "status", 9, 9), ("alerts", "!", 3, 3), ("progress", "progress", 22, 11), ("hparams", "T/ntl/w", 16, 0),
            ("score", "G-XLT F1", 8, 8), ("started", "started", 11, 0)]
 
 
@@ -39,6 +40,7 @@ def row_cells(run: dict, compact: bool) -> dict:
     # the full name: a narrow column ellipsizes it, and the dashboard has no grid point column
     return {**row, "experiment": Text(run["experiment"], no_wrap=True, overflow="ellipsis"),
             "status": Text(row["status"], style=STATUS_COLORS.get(row["status"], "")),
+            "alerts": Text(row["alerts"], style=ALERT_COLORS.get(run.get("alert_level"), "")),
             "progress": progress_text(run, compact), "score": Text(row["score"], justify="right")}
 
 
