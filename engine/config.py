@@ -161,10 +161,15 @@ class DistillConfig:
     a_kl: float = _help("weight of the KL term", ge=0, default=1.0)
     kl_direction: str = _help("forward KL(teacher||student), reverse KL(student||teacher), symmetric (their sum, "
                               "as the paper's code), or symmetric-mean (half of it)", choices=KL_DIRECTIONS, default="forward")
-    coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", choices=COEFFICIENTS,
-                              default="map@k")
+    coefficient: str = _help("w, how much the KL term trusts the teacher: map@k (the paper's: reciprocal rank of "
+                             "the first top-k hit near the gold span), mrr@k (exact hits), and beyond the paper "
+                             "entropy (1 - H(p_T)/log positions), confidence (top-1 p_T), gold-mass (p_T on the "
+                             "gold position +- window), each the mean of start and end at temperature T; as a "
+                             "batch-level w, or per example with -example; none: w = 1",
+                             choices=COEFFICIENTS, default="map@k")
     k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", ge=1, default=10)
-    window: int = _help("a hit is within [gold - window, gold + window) (map@k)", ge=0, default=5)
+    window: int = _help("map@k: a hit is within [gold - window, gold + window); gold-mass: the mass on "
+                        "[gold - window, gold + window]", ge=0, default=5)
     teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
                                      "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
                                      "live in fp32: identical losses)", choices=CACHE_DTYPES, default="float16")

@@ -75,7 +75,8 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         ts = masked_logits(t_out.start_logits, batch["attention_mask"], tc.mask_padding_logits)
         te = masked_logits(t_out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
         coef = coefficient_per_example(dc.coefficient, ts, te, batch["start_positions"], batch["end_positions"],
-                                       dc.k, dc.window)
+                                       dc.k, dc.window, dc.temperature,
+                                       batch["attention_mask"].bool() if tc.mask_padding_logits else None)
         parts = step_loss(s, e, batch, tc.stage, dc, (ts, te, coef))
     else:
         parts = step_loss(s, e, batch, tc.stage, dc)

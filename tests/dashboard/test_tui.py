@@ -330,6 +330,30 @@ async def test_detail_tabs_metric_picker_and_no_polling_after_the_end(store):
         assert "log counts" in str(screen.query_one("#hist-plot .chart-title").render())
 
 
+async def test_detail_names_the_runs_coefficient(store):
+    """Every coefficient is logged as `coef` (metric, histograms, pair means): the charts take its name from the
+    run's distill.coefficient."""
+    from engine.config import ExperimentConfig
+    from engine.jobs.store_sink import histogram_row
+    cfg = ExperimentConfig().replace(**{"distill.coefficient": "entropy-example"}).to_dict()
+    run = store.create_run(store.create_experiment("entropy"), "distill", cfg, output_dir="/nonexistent/entropy")
+    store.update_run(run, status="done", step=10, total_steps=10)
+    store.write_batch(run, histograms=[histogram_row("coef", 10, [0.2, 0.4, 0.8])],
+                      pairs=[(0, "teacher_coef", "en", "de", 0.4, 3)])
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        app.push_screen(RunDetailScreen(run))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.data, "the run's data")
+        await settled(pilot)
+        screen = app.screen
+        text = lambda selector: str(screen.query_one(selector).render())
+        assert "per-example entropy percentiles" in text("#bands-plot .chart-title")
+        assert text("#hist-plot .chart-title").startswith("entropy histogram, step 10")
+        assert text("#pairs-title").startswith("teacher entropy per language pair")
+        assert str(screen.query_one("TabbedContent").get_tab("map").label) == "2 entropy"
+
+
 async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(store):
     other = add_compared_run(store)
     app = XlqaApp(store)

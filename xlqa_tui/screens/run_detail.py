@@ -1,6 +1,6 @@
 """One run, live, one tab at a time so each chart has the whole screen (80x24 included): curves of any logged
-metric (k picks, e smooths), the per-example mAP@k distribution (l: log counts), the teacher's mAP@k per
-language pair, the log tail (progress lines of the worker) and the machine (CPU, memory, GPUs).
+metric (k picks, e smooths), the per-example coefficient's distribution (l: log counts), the teacher's
+coefficient per language pair (each named after the run's distill.coefficient: mAP@k, entropy, ...), the log tail (progress lines of the worker) and the machine (CPU, memory, GPUs).
 A run that has ended is read once more and then no longer polled."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 
 from db.states import ENDED
+from engine.loss_modes import coefficient_label
 from xlqa_tui.keys import DETAIL
 from xlqa_tui.messages import RunDetailLoaded
 from xlqa_tui.widgets.chart import Chart
@@ -50,7 +51,7 @@ class RunDetailScreen(Screen):
                 yield DistributionBands(id="bands-plot")
                 yield LatestHistogram(id="hist-plot")
             with TabPane("3 pairs", id="pairs"):
-                yield Static("teacher mAP@k per language pair (x100), latest generation", classes="section-title")
+                yield Static(_pairs_title("mAP@k"), classes="section-title", id="pairs-title")
                 yield PairHeatmap(id="pairs-table")
             with TabPane("4 log", id="log"):
                 yield Log(id="log-tail", max_lines=500)
@@ -104,8 +105,12 @@ class RunDetailScreen(Screen):
         self.query_one("#detail-top", Static).update(" · ".join(p for p in parts if p) + err)
         self.draw_metric()
         self.query_one("#coef-chart", Chart).show({"w": d["coef"], "dev G-XLT/100": d["dev"]})
-        self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"])
-        self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
+        coefficient = self.coefficient()
+        self.query_one(TabbedContent).get_tab("map").label = f"2 {coefficient}"
+        self.query_one("#pairs-title", Static).update(_pairs_title(coefficient))
+        self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"], coefficient)
+        self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1],
+                                                                     self.log_counts, coefficient)
         if d["pairs"]:
             self.query_one("#pairs-table", PairHeatmap).show_pairs(d["pairs"])
         if "log" in d:
@@ -121,6 +126,11 @@ class RunDetailScreen(Screen):
         if run["status"] in ENDED and self.timer is not None:  # read once after the end, then no more polling
             self.timer.stop()
             self.timer = None
+
+    def coefficient(self) -> str:
+        """The chart name of the run's coefficient (w is logged as `coef` whichever it is)."""
+        config = (self.data.get("run") or {}).get("config") or {}
+        return coefficient_label(config.get("distill", {}).get("coefficient"))
 
     def draw_metric(self) -> None:
         if not self.data:
@@ -144,7 +154,8 @@ class RunDetailScreen(Screen):
         self.log_counts = not self.log_counts
         if self.data:
             d = self.data
-            self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
+            self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1],
+                                                                         self.log_counts, self.coefficient())
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -159,6 +170,10 @@ class RunDetailScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _pairs_title(coefficient: str) -> str:
+    return f"teacher {coefficient} per language pair (x100), latest generation"
 
 
 def _context(key: str) -> str:
