@@ -23,6 +23,7 @@ else:  # pragma: no cover
 from engine.suites import ANSWER_TEXTS, SUITES
 from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
+from engine.sampling import PAIRS
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch
 
 STAGES = ("teacher", "distill", "evaluate")
@@ -77,6 +78,10 @@ class DataConfig:
                      "(0: every language of the question id, same-language pairs only)", ge=0, default=5)
     en_centric: bool = _help("draw ntl languages besides English and add English (the paper's default); false: "
                              "draw ntl among all languages", default=True)
+    pairs: str = _help("which (question, context) pairs of the drawn languages are kept: all (the paper's), "
+                       "same-language (q = c: 1 + ntl per question id), english-question (q or c English: the "
+                       "English question on every drawn context and the converse, 1 + 2 ntl), cross-only (q != c: "
+                       "ntl (1 + ntl)); the languages drawn are the same in every mode", choices=PAIRS, default="all")
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
     max_train_examples: int = _help("cap on training examples after sampling: whole question ids drawn at random "
                                     "(seeded by train.seed), so the cap spans many paragraphs (0: all)", ge=0, default=0)
@@ -92,6 +97,16 @@ class DataConfig:
                               "[\"en\", \"es\", \"de\"]")
         if self.sample and self.en_centric and "en" not in self.languages:
             raise ConfigError("data.languages must include 'en' when data.en_centric = true")
+        if self.pairs != "all":
+            if not self.sample:
+                raise ConfigError(f"data.pairs = {self.pairs!r} selects pairs of the cross-lingual sampling: it "
+                                  "needs data.sample = true")
+            if self.ntl == 0 and self.pairs in ("english-question", "cross-only"):
+                raise ConfigError(f"data.ntl = 0 keeps the same-language pairs only: data.pairs = {self.pairs!r} "
+                                  "needs data.ntl >= 1")
+            if self.pairs == "english-question" and not self.en_centric:
+                raise ConfigError("data.pairs = 'english-question' pairs every drawn language with English: it "
+                                  "needs data.en_centric = true (English is always drawn)")
         if self.sample:
             targets = len(set(self.languages) - {"en"}) if self.en_centric else len(set(self.languages))
             if self.ntl > targets:  # the official sampler silently takes every language then
