@@ -241,6 +241,23 @@ async def test_the_form_refuses_no_language_and_empty_numbers(store):
         assert str(form.query_one("#lang-el").render()).startswith("[ ]")   # readable without colour
 
 
+async def test_the_form_offers_the_pair_modes_and_coefficients(store):
+    """The form reads the config's metadata: data.pairs and distill.coefficient are selects of their choices."""
+    from textual.widgets import Select
+    from engine.loss_modes import COEFFICIENTS
+    from engine.sampling import PAIRS
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(NewExperimentScreen())
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
+        for key, choices, default in (("data-pairs", PAIRS, "all"), ("distill-coefficient", COEFFICIENTS, "map@k")):
+            select = app.screen.query_one(f"#f-{key}", Select)
+            assert [value for _, value in select._options] == list(choices) and select.value == default
+        assert {"entropy", "confidence-example", "gold-mass"} <= set(COEFFICIENTS)
+        assert app.screen.query_one("#f-data-pairs", Select).tooltip.startswith("which (question, context) pairs")
+
+
 async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:

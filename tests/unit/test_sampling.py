@@ -89,6 +89,9 @@ def test_cli_sample_writes_squad_json(tmp_path, fixture_data):
     bad = CliRunner().invoke(main, ["sample", "--data", str(fixture_data / "xquad"), "--languages", "de,zh",
                                     "--ntl", "1", "-o", str(out)])
     assert bad.exit_code == 2 and "needs 'en'" in bad.output
+    cross = CliRunner().invoke(main, ["sample", "--data", str(fixture_data / "xquad"), "--languages", "en,de,zh",
+                                      "--ntl", "1", "--seed", "2", "--pairs", "cross-only", "-o", str(out)])
+    assert cross.exit_code == 0 and "124 examples from 62 seed questions" in cross.output   # 62 x 2 pairs
 
 
 @pytest.mark.parametrize("root, questions", [("fixture_data", 62), pytest.param("full_data", 1190, marks=pytest.mark.slow)])
