@@ -24,6 +24,7 @@ else:  # pragma: no cover
 from engine.suites import ANSWER_TEXTS, SUITES
 from engine.features import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
+from engine.sampling import PAIRS
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch
 
 STAGES = ("teacher", "distill", "evaluate")
@@ -78,6 +79,10 @@ class DataConfig:
                      "(0: every language of the question id, same-language pairs only)", ge=0, default=5)
     en_centric: bool = _help("draw ntl languages besides English and add English (the paper's default); false: "
                              "draw ntl among all languages", default=True)
+    pairs: str = _help("which (question, context) pairs of the drawn languages are kept: all (the paper's), "
+                       "same-language (q = c: 1 + ntl per question id), english-question (q or c English: the "
+                       "English question on every drawn context and the converse, 1 + 2 ntl), cross-only (q != c: "
+                       "ntl (1 + ntl)); the languages drawn are the same in every mode", choices=PAIRS, default="all")
     sample: bool = _help("cross-lingual sampling of the training data (False: train on it as is)", default=True)
     max_train_examples: int = _help("cap on training examples after sampling: whole question ids drawn at random "
                                     "(seeded by train.seed), so the cap spans many paragraphs (0: all)", ge=0, default=0)
@@ -93,6 +98,16 @@ class DataConfig:
                               "[\"en\", \"es\", \"de\"]")
         if self.sample and self.en_centric and "en" not in self.languages:
             raise ConfigError("data.languages must include 'en' when data.en_centric = true")
+        if self.pairs != "all":
+            if not self.sample:
+                raise ConfigError(f"data.pairs = {self.pairs!r} selects pairs of the cross-lingual sampling: it "
+                                  "needs data.sample = true")
+            if self.ntl == 0 and self.pairs in ("english-question", "cross-only"):
+                raise ConfigError(f"data.ntl = 0 keeps the same-language pairs only: data.pairs = {self.pairs!r} "
+                                  "needs data.ntl >= 1")
+            if self.pairs == "english-question" and not self.en_centric:
+                raise ConfigError("data.pairs = 'english-question' pairs every drawn language with English: it "
+                                  "needs data.en_centric = true (English is always drawn)")
         if self.sample:
             targets = len(set(self.languages) - {"en"}) if self.en_centric else len(set(self.languages))
             if self.ntl > targets:  # the official sampler silently takes every language then
@@ -162,10 +177,15 @@ class DistillConfig:
     a_kl: float = _help("weight of the KL term", ge=0, default=1.0)
     kl_direction: str = _help("forward KL(teacher||student), reverse KL(student||teacher), symmetric (their sum, "
                               "as the paper's code), or symmetric-mean (half of it)", choices=KL_DIRECTIONS, default="forward")
-    coefficient: str = _help("w: none | map@k | map@k-example | mrr@k | mrr@k-example", choices=COEFFICIENTS,
-                              default="map@k")
+    coefficient: str = _help("w, how much the KL term trusts the teacher: map@k (the paper's: reciprocal rank of "
+                             "the first top-k hit near the gold span), mrr@k (exact hits), and beyond the paper "
+                             "entropy (1 - H(p_T)/log positions), confidence (top-1 p_T), gold-mass (p_T on the "
+                             "gold position +- window), each the mean of start and end at temperature T; as a "
+                             "batch-level w, or per example with -example; none: w = 1",
+                             choices=COEFFICIENTS, default="map@k")
     k: int = _help("top-k positions of the teacher in mAP@k / MRR@k", ge=1, default=10)
-    window: int = _help("a hit is within [gold - window, gold + window) (map@k)", ge=0, default=5)
+    window: int = _help("map@k: a hit is within [gold - window, gold + window); gold-mass: the mass on "
+                        "[gold - window, gold + window]", ge=0, default=5)
     teacher_cache_dtype: str = _help("how the generation's teacher logits are kept: float16 (half the memory; "
                                      "losses within 2e-3 relative) or float32 (the paper's code runs the teacher "
                                      "live in fp32: identical losses)", choices=CACHE_DTYPES, default="float16")

@@ -27,10 +27,24 @@ class DryRunReport:
     suites: dict[str, int] = field(default_factory=dict)   # suite -> questions x cells to score
     suite_languages: dict[str, list[str]] = field(default_factory=dict)  # suite -> its context languages
     dropped: int = 0                     # examples without a feature (features.labels = legacy)
+    pair_modes: dict[str, dict[str, int]] = field(default_factory=dict)  # data.pairs mode -> pair -> examples
+    mode: str = "all"                    # this config's data.pairs
+
+    def mode_lines(self) -> list[str]:
+        """Each data.pairs mode's examples and pairs, on the same draw of languages (* this config's)."""
+        out = []
+        for mode, pairs in self.pair_modes.items():
+            counts = list(pairs.values())
+            spread = f", {min(counts):,}-{max(counts):,} per pair" if counts else ""
+            out.append(f"  {'*' if mode == self.mode else ' '} {mode:<17} {sum(counts):>9,} examples in "
+                       f"{len(pairs)} language pairs{spread}")
+        return out
 
     def lines(self) -> list[str]:
         out = [f"training examples   {self.examples:,} ({len(self.pairs)} language pairs: "
                + ", ".join(f"{p} {n}" for p, n in sorted(self.pairs.items())) + ")",
+               *(["data.pairs modes    (the same languages drawn; * this config)"] + self.mode_lines()
+                 if self.pair_modes else []),
                f"features            {self.features:,} ({self.windows_per_example:.2f} windows per example, "
                f"{100 * self.answerless_features:.1f}% without the answer"
                + (f"; {self.dropped:,} examples dropped: answer not among their whitespace words" if self.dropped
@@ -43,17 +57,34 @@ class DryRunReport:
         return out
 
 
+def pair_mode_counts(cfg: ExperimentConfig, table) -> dict[str, dict[str, int]]:
+    """data.pairs mode -> 'q-c' -> the examples a run of that mode trains on (the same draw, the cap included);
+    a mode the config cannot take (e.g. cross-only at ntl = 0) or that keeps no example is left out."""
+    from engine.pipeline import select_records
+    from engine.sampling import PAIRS, pair_counts
+    out = {}
+    for mode in PAIRS:
+        try:
+            records = select_records(cfg.replace(**{"data.pairs": mode}), table)
+        except ValueError:
+            continue
+        out[mode] = {f"{q}-{c}": n for (q, c), n in pair_counts(records).items()}
+    return out
+
+
 def dry_run(cfg: ExperimentConfig) -> DryRunReport:
     from engine.features import tokenize
     from engine.losses import coefficient_per_example, step_loss
     from engine.modeling import load_model_and_tokenizer, parse_tiny
-    from engine.pipeline import dev_records, tokenizer_texts, trained_qids, training_records
+    from engine.pipeline import dev_records, select_records, tokenizer_texts, trained_qids, training_table
     from engine.sampling import pair_counts
     from engine.train.loop import steps_per_epoch
     from engine.train.teacher_cache import masked_logits
 
     tc, dc = cfg.train, cfg.distill
-    records = training_records(cfg)
+    table = training_table(cfg)
+    records = select_records(cfg, table)
+    modes = pair_mode_counts(cfg, table) if tc.stage == "distill" and cfg.data.sample else {}
     texts = tokenizer_texts(cfg, records) if parse_tiny(cfg.model.source) else None
     model, tokenizer = load_model_and_tokenizer(cfg.model.source, texts, seed=tc.seed, vocab_size=cfg.model.vocab_size)
     feats = tokenize(records, tokenizer, cfg.features, labels=True)
@@ -75,7 +106,8 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         ts = masked_logits(t_out.start_logits, batch["attention_mask"], tc.mask_padding_logits)
         te = masked_logits(t_out.end_logits, batch["attention_mask"], tc.mask_padding_logits)
         coef = coefficient_per_example(dc.coefficient, ts, te, batch["start_positions"], batch["end_positions"],
-                                       dc.k, dc.window)
+                                       dc.k, dc.window, dc.temperature,
+                                       batch["attention_mask"].bool() if tc.mask_padding_logits else None)
         parts = step_loss(s, e, batch, tc.stage, dc, (ts, te, coef))
     else:
         parts = step_loss(s, e, batch, tc.stage, dc)
@@ -96,4 +128,5 @@ def dry_run(cfg: ExperimentConfig) -> DryRunReport:
         examples=len(records), pairs={f"{q}-{c}": n for (q, c), n in pair_counts(records).items()},
         features=len(feats), answerless_features=float((feats.start_positions == 0).mean()) if len(feats) else 0.0,
         windows_per_example=len(feats) / max(1, len(records)), steps_per_epoch=steps, total_steps=total,
-        losses=losses, suites=suites, suite_languages=languages, dropped=feats.dropped)
+        losses=losses, suites=suites, suite_languages=languages, dropped=feats.dropped, pair_modes=modes,
+        mode=cfg.data.pairs)

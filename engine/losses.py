@@ -6,7 +6,13 @@ The coefficient w measures how well the teacher ranks the gold span:
                  reciprocal rank of the first hit, mean of start and end, mean over the batch
   map@k-example  the same per example, weighting each example's KL (beyond the paper)
   mrr@k(-example) exact positions instead of the window
+  entropy        1 - H(p_T) / log(positions): a sharp teacher is trusted, a flat one not (beyond the paper)
+  confidence     the teacher's top-1 probability p_T (beyond the paper)
+  gold-mass      p_T's mass on [gold - window, gold + window] (beyond the paper)
   none           w = 1
+Each of entropy, confidence and gold-mass is the mean of start and end, at the distillation temperature T, on
+the loss's support (the unmasked positions, or every position with train.mask_padding_logits = false), and
+as a batch-level w or, with the -example suffix, per example.
 """
 
 from __future__ import annotations
@@ -58,16 +64,51 @@ def reciprocal_rank_at_k(teacher_logits, gold, k: int = 10, window: int | None =
     return torch.where(hit, 1.0 / ranks, torch.zeros_like(ranks)).amax(-1)
 
 
+def normalized_certainty(teacher_logits, temperature: float, support: torch.Tensor | None = None) -> torch.Tensor:
+    """[B] 1 - H(p_T) / log(n), n the positions of the support ([B, L] bool; None: every position)."""
+    log_p = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    entropy = -(log_p.exp() * log_p).sum(-1)            # masked positions: p = 0 exactly, so they add 0
+    n = (torch.full_like(entropy, teacher_logits.size(-1)) if support is None
+         else support.sum(-1).to(entropy.dtype))
+    return 1 - entropy / n.clamp_min(2).log()           # one position: H = 0, so w = 1
+
+
+def top1_probability(teacher_logits, temperature: float) -> torch.Tensor:
+    """[B] the teacher's largest probability at temperature T."""
+    return F.softmax(teacher_logits.float() / temperature, dim=-1).amax(-1)
+
+
+def gold_window_mass(teacher_logits, gold, temperature: float, window: int) -> torch.Tensor:
+    """[B] the teacher's probability on the positions [gold - window, gold + window] (window 0: p(gold))."""
+    p = F.softmax(teacher_logits.float() / temperature, dim=-1)
+    pos = torch.arange(p.size(-1), device=p.device)
+    g = gold.unsqueeze(-1)
+    return (p * ((pos >= g - window) & (pos <= g + window))).sum(-1)
+
+
 def coefficient_per_example(mode: str, teacher_start, teacher_end, start_positions, end_positions,
-                            k: int = 10, window: int = 5) -> torch.Tensor:
-    """[B] per-example coefficient (mean over start and end); ones for 'none'."""
+                            k: int = 10, window: int = 5, temperature: float = 1.0,
+                            support: torch.Tensor | None = None) -> torch.Tensor:
+    """[B] per-example coefficient (mean over start and end); ones for 'none'. temperature and support
+    (the [B, L] positions the loss's softmax runs over; None: all) matter to entropy, confidence and
+    gold-mass; the rank coefficients need neither (softmax keeps the order, a masked position ranks last)."""
     if mode not in COEFFICIENTS:
         raise ValueError(f"coefficient {mode!r}: use one of {COEFFICIENTS}")
-    if mode == "none":
+    base = mode.removesuffix("-example")
+    if base == "none":
         return torch.ones(teacher_start.size(0), device=teacher_start.device)
-    win = None if mode.startswith("mrr") else window
-    return (reciprocal_rank_at_k(teacher_start, start_positions, k, win)
-            + reciprocal_rank_at_k(teacher_end, end_positions, k, win)) / 2
+    return (_one_side(base, teacher_start, start_positions, k, window, temperature, support)
+            + _one_side(base, teacher_end, end_positions, k, window, temperature, support)) / 2
+
+
+def _one_side(base: str, logits, gold, k: int, window: int, temperature: float, support) -> torch.Tensor:
+    if base == "entropy":
+        return normalized_certainty(logits, temperature, support)
+    if base == "confidence":
+        return top1_probability(logits, temperature)
+    if base == "gold-mass":
+        return gold_window_mass(logits, gold, temperature, window)
+    return reciprocal_rank_at_k(logits, gold, k, None if base == "mrr@k" else window)
 
 
 def distillation_loss(student_start, student_end, teacher_start, teacher_end, start_positions, end_positions,

@@ -34,8 +34,13 @@ class StageResult:
 
 
 def training_records(cfg: ExperimentConfig):
+    return select_records(cfg, training_table(cfg))
+
+
+def training_table(cfg: ExperimentConfig):
+    """The training data before sampling: the source's records in the stage's languages, minus exclusions."""
     d = cfg.data
-    langs = ["en"] if cfg.train.stage == "teacher" and not d.sample else d.languages
+    langs = _training_languages(cfg)
     if d.train == "synthetic":
         table = generate(d.synthetic_paragraphs, langs, seed=cfg.train.seed)
     else:
@@ -44,14 +49,26 @@ def training_records(cfg: ExperimentConfig):
         excluded = load_path(d.exclude_qids_from, ["en"] if d.train != "synthetic" else None)
         drop_ids, drop_contexts = set(excluded["qid"]), set(excluded["context"])
         table = table.filter(lambda r: r["qid"] not in drop_ids and r["context"] not in drop_contexts)
+    return table
+
+
+def _training_languages(cfg: ExperimentConfig) -> list[str]:
+    return ["en"] if cfg.train.stage == "teacher" and not cfg.data.sample else cfg.data.languages
+
+
+def select_records(cfg: ExperimentConfig, table) -> list[dict]:
+    """The training records of `table`: sampled cross-lingually (data.pairs of the drawn languages) when
+    distilling, then capped by whole question ids (data.max_train_examples)."""
+    d = cfg.data
     if cfg.train.stage == "distill" and d.sample:
-        records = sample_cross_lingual(table, d.languages, d.ntl, cfg.train.seed, d.en_centric)
+        records = sample_cross_lingual(table, d.languages, d.ntl, cfg.train.seed, d.en_centric, d.pairs)
     else:
         records = list(table)
     if d.max_train_examples:
         records = cap_by_question(records, d.max_train_examples, cfg.train.seed)
     if not records:
-        raise ValueError(f"no training examples from data.train = {d.train!r} for languages {langs}")
+        raise ValueError(f"no training examples from data.train = {d.train!r} for languages "
+                         f"{_training_languages(cfg)}" + (f" and data.pairs = {d.pairs!r}" if d.pairs != "all" else ""))
     return records
 
 
@@ -119,7 +136,9 @@ def run_sample(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink |
     records = records if records is not None else training_records(cfg)
     path = write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), Path(output_dir) / TRAIN_DATA)
     sink.log_pair_stats(-1, "train_examples", [(q, c, float(n), n) for (q, c), n in pair_counts(records).items()])
-    sink.log_metrics(0, {"train_examples": float(len(records))})
+    # seed question ids: the amount of parallel data (data.max_train_examples keeps whole ids)
+    sink.log_metrics(0, {"train_examples": float(len(records)),
+                         "train_questions": float(len({r["qid"] for r in records}))})
     sink.log_artifact("train_data", str(path), 0)
     sink.flush()
     return path

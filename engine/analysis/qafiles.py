@@ -73,14 +73,15 @@ def score_file(dataset: Path, predictions: Path, metric: str, context_language: 
     return evaluate_squad_json(gold["data"], preds, metric, lang or "en"), warning
 
 
-def sample_file(data_path, languages: str, ntl: int, seed: int, en_centric: bool, output) -> tuple[int, int, dict]:
+def sample_file(data_path, languages: str, ntl: int, seed: int, en_centric: bool, output,
+                pairs: str = "all") -> tuple[int, int, dict]:
     """Cross-lingual sampling of a data folder into one file: (examples, seed questions, counts per pair)."""
     from engine.data import load_path, to_squad_json
     from engine.data.records import write_json
     from engine.languages import parse_language_list
     from engine.sampling import pair_counts, sample_cross_lingual
     langs = parse_language_list(languages, "--languages")
-    records = sample_cross_lingual(load_path(data_path, langs), langs, ntl, seed, en_centric=en_centric)
+    records = sample_cross_lingual(load_path(data_path, langs), langs, ntl, seed, en_centric=en_centric, pairs=pairs)
     # one paragraph per example: each record gets its own title so contexts never merge
     write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), output)
     return len(records), len({r["qid"] for r in records}), pair_counts(records)

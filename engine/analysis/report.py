@@ -132,6 +132,7 @@ def plot_run(store: Store, run_id: int, output, suite: str | None = None) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from engine.loss_modes import coefficient_label
     coef = store.metric_series(run_id, "coef")
     suite, cells = _cells(store, run_id, suite)
     panels = ["loss"] + (["coef"] if coef else []) + (["matrix"] if cells else [])
@@ -149,7 +150,8 @@ def plot_run(store: Store, run_id: int, output, suite: str | None = None) -> Non
         ax["loss"].text(0.5, 0.5, "no loss logged", ha="center", va="center", transform=ax["loss"].transAxes)
     if coef:
         ax["coef"].plot(*zip(*coef), color="purple")
-        ax["coef"].set_title("coefficient w (mAP@k)")
+        config = (store.get_run(run_id) or {}).get("config") or {}
+        ax["coef"].set_title(f"coefficient w ({coefficient_label(config.get('distill', {}).get('coefficient'))})")
         ax["coef"].set_xlabel("step")
     if cells:
         m = build_matrix(cells)

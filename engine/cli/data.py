@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from engine.cli.base import CONTEXT, fail_on_bad_input, main
+from engine.sampling import PAIRS
 
 
 @main.group(context_settings=CONTEXT)
@@ -121,9 +122,11 @@ def score(dataset, predictions, metric, context_language, question_language):
 @click.option("--ntl", type=click.IntRange(min=0), required=True, help="target languages drawn per question id")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--non-en-centric", is_flag=True, help="draw among all languages instead of always adding English")
+@click.option("--pairs", type=click.Choice(PAIRS), default="all", show_default=True,
+              help="which pairs of the drawn languages are kept (data.pairs)")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="output .json or .json.gz")
 @fail_on_bad_input
-def sample(data_path, languages, ntl, seed, non_en_centric, output):
+def sample(data_path, languages, ntl, seed, non_en_centric, pairs, output):
     """Cross-lingual sampling: N_seed * (1 + ntl)^2 examples, ids {qid}_{q}-{c}; prints counts per pair.
 
     \b
@@ -131,7 +134,7 @@ def sample(data_path, languages, ntl, seed, non_en_centric, output):
       xlqa-run sample --data ../shared/data/xquad --languages en,es,de,ar,hi,vi,zh --ntl 5 --seed 1 -o train.json
     """
     from engine.analysis.qafiles import sample_file
-    n, seeds, counts = sample_file(data_path, languages, ntl, seed, not non_en_centric, output)
+    n, seeds, counts = sample_file(data_path, languages, ntl, seed, not non_en_centric, output, pairs)
     click.echo(f"{output}: {n} examples from {seeds} seed questions")
     for (q, c), k in counts.items():
         click.echo(f"  {q}-{c}\t{k}")

@@ -226,7 +226,7 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             log.info("generation %d: teacher pass over %d features", epoch, len(feats))
             teacher = compute_teacher(acc.unwrap_model(model), feats, epoch, dc.coefficient, dc.k, dc.window,
                                       tc.eval_batch_size, device, autocast, mask=tc.mask_padding_logits,
-                                      store_dtype=getattr(torch, dc.teacher_cache_dtype))
+                                      store_dtype=getattr(torch, dc.teacher_cache_dtype), temperature=dc.temperature)
             if main:
                 _log_generation(sink, teacher, feature_pairs, counters["global_step"])
                 log.info("generation %d: teacher %s mean %.3f", epoch, dc.coefficient, float(teacher.coef.float().mean()))

@@ -17,7 +17,7 @@ from engine.losses import MASK_VALUE, coefficient_per_example
 class TeacherCache:
     start: torch.Tensor        # [N, Lmax] float16 by default
     end: torch.Tensor
-    coef: torch.Tensor         # [N] float32, the per-feature coefficient (mAP@k, MRR@k or 1)
+    coef: torch.Tensor         # [N] float32, the per-feature coefficient (distill.coefficient: mAP@k, entropy, ...)
     generation: int
 
     def slice(self, feature_index: torch.Tensor, width: int):
@@ -57,7 +57,10 @@ def qa_logits(model, b: dict, autocast_dtype, device):
 
 @torch.no_grad()
 def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int, window: int, batch_size: int,
-                    device, autocast_dtype=None, store_dtype=torch.float16, mask: bool = True) -> TeacherCache:
+                    device, autocast_dtype=None, store_dtype=torch.float16, mask: bool = True,
+                    temperature: float = 1.0) -> TeacherCache:
+    """The generation's teacher: its logits, and each feature's coefficient at `temperature` on the loss's
+    support (the unmasked positions; every position when mask is False)."""
     was_training = model.training
     model.eval()
     n, width = len(feats), feats.width
@@ -73,6 +76,7 @@ def compute_teacher(model, feats: QAFeatures, generation: int, mode: str, k: int
         rows = b["feature_index"]
         start[rows, :s.size(1)] = s.to(store_dtype)
         end[rows, :e.size(1)] = e.to(store_dtype)
-        coef[rows] = coefficient_per_example(mode, s, e, b["start_positions"], b["end_positions"], k, window)
+        coef[rows] = coefficient_per_example(mode, s, e, b["start_positions"], b["end_positions"], k, window,
+                                             temperature, b["attention_mask"].bool() if mask else None)
     model.train(was_training)
     return TeacherCache(start, end, coef, generation)

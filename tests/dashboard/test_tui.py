@@ -240,6 +240,23 @@ async def test_the_form_refuses_no_language_and_empty_numbers(store):
         assert str(form.query_one("#lang-el").render()).startswith("[ ]")   # readable without colour
 
 
+async def test_the_form_offers_the_pair_modes_and_coefficients(store):
+    """The form reads the config's metadata: data.pairs and distill.coefficient are selects of their choices."""
+    from textual.widgets import Select
+    from engine.loss_modes import COEFFICIENTS
+    from engine.sampling import PAIRS
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(NewExperimentScreen())
+        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await settled(pilot)
+        for key, choices, default in (("data-pairs", PAIRS, "all"), ("distill-coefficient", COEFFICIENTS, "map@k")):
+            select = app.screen.query_one(f"#f-{key}", Select)
+            assert [value for _, value in select._options] == list(choices) and select.value == default
+        assert {"entropy", "confidence-example", "gold-mass"} <= set(COEFFICIENTS)
+        assert app.screen.query_one("#f-data-pairs", Select).tooltip.startswith("which (question, context) pairs")
+
+
 async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -327,6 +344,30 @@ async def test_detail_tabs_metric_picker_and_no_polling_after_the_end(store):
         assert app.screen.query_one("TabbedContent").active == "pairs"
         await pilot.press("2", "l")
         assert "log counts" in str(screen.query_one("#hist-plot .chart-title").render())
+
+
+async def test_detail_names_the_runs_coefficient(store):
+    """Every coefficient is logged as `coef` (metric, histograms, pair means): the charts take its name from the
+    run's distill.coefficient."""
+    from engine.config import ExperimentConfig
+    from engine.jobs.store_sink import histogram_row
+    cfg = ExperimentConfig().replace(**{"distill.coefficient": "entropy-example"}).to_dict()
+    run = store.create_run(store.create_experiment("entropy"), "distill", cfg, output_dir="/nonexistent/entropy")
+    store.update_run(run, status="done", step=10, total_steps=10)
+    store.write_batch(run, histograms=[histogram_row("coef", 10, [0.2, 0.4, 0.8])],
+                      pairs=[(0, "teacher_coef", "en", "de", 0.4, 3)])
+    app = XlqaApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        app.push_screen(RunDetailScreen(run))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.data, "the run's data")
+        await settled(pilot)
+        screen = app.screen
+        text = lambda selector: str(screen.query_one(selector).render())
+        assert "per-example entropy percentiles" in text("#bands-plot .chart-title")
+        assert text("#hist-plot .chart-title").startswith("entropy histogram, step 10")
+        assert text("#pairs-title").startswith("teacher entropy per language pair")
+        assert str(screen.query_one("TabbedContent").get_tab("map").label) == "2 entropy"
 
 
 async def test_matrix_shows_the_stored_cells_toggles_em_and_signs_delta_means(store):

@@ -141,7 +141,7 @@ def test_the_paper_config_is_the_official_recipe(monkeypatch, tmp_path):
     assert e.languages_of("xquad", True) == ["el", "ru", "tr", "th"]
     assert e.languages_of("tydiqa", True) == ["bn", "fi", "id", "ko", "ru", "sw", "te"]
     assert e.languages_of("mlqa-test", False) == ["en", "es", "de", "ar", "hi", "vi", "zh"]
-    assert (cfg.data.ntl, cfg.data.en_centric, t.epochs) == (5, True, 3)
+    assert (cfg.data.ntl, cfg.data.en_centric, cfg.data.pairs, t.epochs) == (5, True, "all", 3)
     recommended = load_toml(REPO / "examples/recommended_xquad_to_mlqa.toml")
     assert recommended.features.stride_mode == "overlap" and recommended.train.mask_padding_logits
 

@@ -1,7 +1,8 @@
 """One run, live, one tab at a time so each chart has the whole screen (80x24 included): curves of any logged
-metric (k picks, e smooths), the per-example mAP@k distribution (l: log counts), the teacher's mAP@k per
-language pair, the log tail (progress lines of the worker), the machine (CPU, memory, GPUs) and the run's alerts
-(a count of its warnings and errors in the top line).
+metric (k picks, e smooths), the per-example coefficient's distribution (l: log counts), the teacher's
+coefficient per language pair (each named after the run's distill.coefficient: mAP@k, entropy, ...), the log tail
+(progress lines of the worker), the machine (CPU, memory, GPUs) and the run's alerts (a count of its warnings and
+errors in the top line).
 A run that has ended is read once more and then no longer polled."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 
 from db.states import ENDED
 from engine.analysis.runs import ALERT_COLORS
+from engine.loss_modes import coefficient_label
 from xlqa_tui.keys import DETAIL
 from xlqa_tui.messages import RunDetailLoaded
 from xlqa_tui.widgets.chart import Chart
@@ -54,7 +56,7 @@ class RunDetailScreen(Screen):
                 yield DistributionBands(id="bands-plot")
                 yield LatestHistogram(id="hist-plot")
             with TabPane("3 pairs", id="pairs"):
-                yield Static("teacher mAP@k per language pair (x100), latest generation", classes="section-title")
+                yield Static(_pairs_title("mAP@k"), classes="section-title", id="pairs-title")
                 yield PairHeatmap(id="pairs-table")
             with TabPane("4 log", id="log"):
                 yield Log(id="log-tail", max_lines=500)
@@ -116,8 +118,12 @@ class RunDetailScreen(Screen):
         self.query_one("#alerts-list", Static).update(alert_lines(d["alerts"]))
         self.draw_metric()
         self.query_one("#coef-chart", Chart).show({"w": d["coef"], "dev G-XLT/100": d["dev"]})
-        self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"])
-        self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
+        coefficient = self.coefficient()
+        self.query_one(TabbedContent).get_tab("map").label = f"2 {coefficient}"
+        self.query_one("#pairs-title", Static).update(_pairs_title(coefficient))
+        self.query_one("#bands-plot", DistributionBands).show_histograms(d["hist"], coefficient)
+        self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1],
+                                                                     self.log_counts, coefficient)
         if d["pairs"]:
             self.query_one("#pairs-table", PairHeatmap).show_pairs(d["pairs"])
         if "log" in d:
@@ -133,6 +139,11 @@ class RunDetailScreen(Screen):
         if run["status"] in ENDED and self.timer is not None:  # read once after the end, then no more polling
             self.timer.stop()
             self.timer = None
+
+    def coefficient(self) -> str:
+        """The chart name of the run's coefficient (w is logged as `coef` whichever it is)."""
+        config = (self.data.get("run") or {}).get("config") or {}
+        return coefficient_label(config.get("distill", {}).get("coefficient"))
 
     def draw_metric(self) -> None:
         if not self.data:
@@ -156,7 +167,8 @@ class RunDetailScreen(Screen):
         self.log_counts = not self.log_counts
         if self.data:
             d = self.data
-            self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1], self.log_counts)
+            self.query_one("#hist-plot", LatestHistogram).show_histogram((d["hist"] or d["hist_gen"] or [None])[-1],
+                                                                         self.log_counts, self.coefficient())
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -186,6 +198,10 @@ def alert_lines(alerts: list[dict]) -> Text:
         out.append(f"{a['kind']}\n", style="bold")
         out.append(f"  {a['text']}\n")
     return out
+
+
+def _pairs_title(coefficient: str) -> str:
+    return f"teacher {coefficient} per language pair (x100), latest generation"
 
 
 def _context(key: str) -> str:

@@ -1,4 +1,4 @@
-"""The teacher's mean mAP@k per (question, context) language pair of the latest generation."""
+"""The teacher's mean coefficient (mAP@k or the run's distill.coefficient) per (question, context) language pair of the latest generation."""
 
 from __future__ import annotations
 
