@@ -192,3 +192,11 @@ class Reads:
         with self.session() as s:
             rows = s.execute(select(V_RUNS).where(V_RUNS.c.run_id.in_(ids))).mappings().all()
             return {r["run_id"]: {k: r[k] for k in COST_TOTALS} for r in rows}
+
+    def runs_by_output_dir(self, paths) -> dict[str, int]:
+        """{output_dir: run id} of the runs writing to these folders (a model.init_from's run)."""
+        wanted = list({str(p) for p in paths})
+        if not wanted:
+            return {}
+        with self.session() as s:
+            return {d: i for i, d in s.execute(select(Run.id, Run.output_dir).where(Run.output_dir.in_(wanted)))}

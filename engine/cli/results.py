@@ -107,18 +107,24 @@ def table(runs, by, suite, metric, baseline, png, as_json, resamples):
       xlqa-run table 10-60 --by distill.temperature
       xlqa-run table 10-200 --by data.ntl,distill.temperature --png ntl_T.png
     """
+    from engine.analysis.costs import table_costs
     from engine.analysis.tables import heatmap_png, parse_runs, summary_table
     keys = [k.strip() for k in by.split(",") if k.strip()]
     if not 1 <= len(keys) <= 2:
         raise InputError("--by takes one or two config keys")
-    result = summary_table(open_store(), parse_runs(runs), keys, suite, metric, baseline, resamples)
+    store = open_store()
+    result = summary_table(store, parse_runs(runs), keys, suite, metric, baseline, resamples)
+    table_costs(store, result, metric)
     if as_json:
         echo_json(result, default=str)
     else:
         from rich.console import Console
 
+        from engine.cli.render.costs import cost_table
         from engine.cli.render.significance import print_summary_table
-        print_summary_table(result, Console())
+        console = Console()
+        print_summary_table(result, console)
+        console.print(cost_table(result))
     if png:
         if len(keys) != 2:
             raise InputError("--png draws the heatmap of two keys: --by KEY1,KEY2")
