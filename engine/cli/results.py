@@ -92,20 +92,24 @@ def compare(run_a, run_b, suite, significance, metric, as_json, resamples, seed)
 @click.option("--suite", default=None)
 @metric_option
 @click.option("--baseline", default=None, help="the row the others are tested against (its value(s)); default: the first")
-@click.option("--png", type=click.Path(path_type=Path), default=None, help="with two keys: the heatmap as a PNG")
+@click.option("--png", type=click.Path(path_type=Path), default=None,
+              help="a PNG: G-XLT and XLT against one key as lines with 95%% intervals; with two keys the heatmap")
+@click.option("--lines", is_flag=True, help="with two keys and --png: KEY1 on the x-axis, one line per value of KEY2")
 @click.option("--json", "as_json", is_flag=True)
 @resamples_option
 @db_option
 @fail_on_bad_input
-def table(runs, by, suite, metric, baseline, png, as_json, resamples):
+def table(runs, by, suite, metric, baseline, png, lines, as_json, resamples):
     """One row per value of a config key over many runs: mean ± sd over seeds, and the difference to a
     baseline row with its interval and p-value. Two keys (`--by data.ntl,distill.temperature`) also give the
-    paper's heatmap of G-XLT F1, in the terminal and with --png as an image.
+    paper's heatmap of G-XLT F1, in the terminal and with --png as an image. With one key (or --lines),
+    --png draws G-XLT and XLT against it, one line per method; the cost table follows (engine.analysis.costs).
 
     \b
     Examples:
       xlqa-run table 10-60 --by distill.temperature
       xlqa-run table 10-200 --by data.ntl,distill.temperature --png ntl_T.png
+      xlqa-run table 10-200 --by data.ntl,distill.coefficient --png ntl.png --lines
     """
     from engine.analysis.costs import table_costs
     from engine.analysis.tables import heatmap_png, parse_runs, summary_table
@@ -126,9 +130,11 @@ def table(runs, by, suite, metric, baseline, png, as_json, resamples):
         print_summary_table(result, console)
         console.print(cost_table(result))
     if png:
-        if len(keys) != 2:
-            raise InputError("--png draws the heatmap of two keys: --by KEY1,KEY2")
-        heatmap_png(result, png)
+        if len(keys) == 2 and not lines:
+            heatmap_png(result, png)
+        else:
+            from engine.analysis.plots import table_png
+            table_png(result, png)
         click.echo(f"wrote {png}", err=as_json)
 
 
