@@ -1,9 +1,11 @@
-"""What a run costs, measured by a real tiny chain run in this process against a SQLite file: a teacher,
-then a student distilled from its checkpoint; every stage is in run_cost, v_runs, `show`, `list --json`
-and `table`."""
+"""A real tiny chain run in this process against a SQLite file (a teacher, then a student distilled from its
+checkpoint): what each run cost, in run_cost, v_runs, `show`, `list --json` and `table`; and the paper's
+analyses of it: `table --png`, `coef-curve`, `nbest-ranks`, `start-probs`."""
 
 import json
 from datetime import timedelta
+
+import numpy as np
 
 import pytest
 from click.testing import CliRunner
@@ -14,7 +16,7 @@ from engine.jobs.foreground import run_foreground
 from engine.testing import tiny_config
 
 
-pytestmark = pytest.mark.slow   # two trainings and their evaluations (about 30 s on a shared 2-core CPU)
+pytestmark = pytest.mark.slow   # two trainings and their evaluations (about 40 s on a shared 2-core CPU)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,50 @@ def test_show_list_and_table_show_the_cost(chain):
     text = runner.invoke(main, ["table", str(distill), "--by", "data.ntl", "--resamples", "100", "--db", db],
                          terminal_width=120).output
     assert "gain/device-h" in text and f"{cost['gain_per_device_hour']:+.1f}" in text
+
+
+def test_the_paper_analyses_of_a_real_run(chain, tmp_path):
+    db, store, runs, _ = chain
+    runner = CliRunner()
+    distill, evaluate = runs["distill"]["id"], runs["evaluate"]["id"]
+
+    png = tmp_path / "lines.png"
+    out = runner.invoke(main, ["table", str(distill), "--by", "data.ntl", "--resamples", "100", "--png", str(png),
+                               "--db", db])
+    assert out.exit_code == 0 and png.stat().st_size > 10_000, out.output
+
+    png = tmp_path / "coef.png"
+    out = runner.invoke(main, ["coef-curve", str(distill), "--json", "--png", str(png), "--db", db])
+    assert out.exit_code == 0, out.output
+    curve = json.loads(out.stdout)
+    stored = store.metric_series(distill, "coef")                   # log_every = 2, and each epoch end
+    assert list(zip(curve["steps"], curve["values"])) == stored and curve["epoch_steps"] == [15]
+    values = np.array([v for _, v in stored])
+    assert curve["mean"][7] == pytest.approx(values.mean())         # 15 points, window 51: all of them
+    assert curve["mean"][0] == pytest.approx(values[:26].mean())
+    assert png.stat().st_size > 10_000
+    text = runner.invoke(main, ["coef-curve", str(distill), "--db", db]).output
+    assert "epoch 0: steps 2-15" in text and "epoch 1: steps 16-30" in text   # 15: the epoch's last window
+
+    png = tmp_path / "ranks.png"
+    out = runner.invoke(main, ["nbest-ranks", str(evaluate), "--n-best", "5", "--json", "--png", str(png), "--db", db])
+    assert out.exit_code == 0, out.output
+    ranks = json.loads(out.stdout)
+    scored = {(lq, lc, qid): em for lq, lc, qid, em, _ in store.question_scores(evaluate, "synthetic")}
+    assert len(ranks["ranks"]) == len(scored) == 20                  # 4 cells of 5 questions
+    for record_id, lq, lc, rank in ranks["ranks"]:                   # top-1 of the n-best: the evaluated answer
+        assert (rank == 1) == (scored[(lq, lc, record_id.rsplit("_", 1)[0])] == 1.0)
+    assert {lang: sum(c) for lang, c in ranks["histogram"].items()} == {"de": 10, "en": 10}
+    assert png.stat().st_size > 10_000
+    assert "top-5 %" in runner.invoke(main, ["nbest-ranks", str(evaluate), "--n-best", "5", "--db", db]).output
+
+    png = tmp_path / "t4.png"
+    out = runner.invoke(main, ["start-probs", str(distill), "-T", "4", "--example", "3", "--json", "--png", str(png),
+                               "--db", db])
+    assert out.exit_code == 0, out.output
+    probs = json.loads(out.stdout)
+    assert sum(probs["p_t"]) == pytest.approx(1.0) and sum(probs["p_1"]) == pytest.approx(1.0)
+    assert max(probs["p_t"]) < max(probs["p_1"])                     # T = 4 flattens the distribution
+    assert np.argmax(probs["p_t"]) == np.argmax(probs["p_1"])        # and keeps its order
+    assert probs["gold"] in probs["positions"] and len(probs["tokens"]) == len(probs["p_t"])
+    assert png.stat().st_size > 10_000
