@@ -1,5 +1,5 @@
 """The paper's figures as PNGs (matplotlib, Agg): a `table` as lines with intervals, the coefficient curve, the
-n-best rank histogram per question language, the teacher's start-position probabilities at a temperature.
+n-best rank of the gold answer per question language (cumulative), the teacher's start-position probabilities at a temperature.
 Each takes the plain data of engine.analysis.curves / probes, so the terminal views show the same numbers."""
 
 from __future__ import annotations
@@ -71,21 +71,21 @@ def coefficient_png(curve: dict, path) -> Path:
 
 
 def ranks_png(ranks: dict, path) -> Path:
-    """Share of questions whose gold answer first appears at each n-best rank, one bar group per language."""
+    """Per question language: the share of questions whose gold answer is within the top k of the n-best list,
+    k = 1..n (the step from k = 1 up is what top-1 decoding misses and mAP@k rewards)."""
     import numpy as np
     plt = _pyplot()
-    hist = ranks["histogram"]
     n = ranks["n_best"]
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * (n + 1) * max(1, len(hist)) ** 0.5 + 3), 4.2))
-    width = 0.8 / max(1, len(hist))
-    x = np.arange(n + 1)
-    for i, (lang, counts) in enumerate(hist.items()):
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    k = np.arange(1, n + 1)
+    for lang, counts in ranks["histogram"].items():
         total = sum(counts) or 1
-        ax.bar(x + i * width - 0.4 + width / 2, [100 * c / total for c in counts], width, label=lang)
-    ax.set_xticks(x, [str(r) for r in range(1, n + 1)] + ["none"])
-    ax.set_xlabel(f"rank of the first exact gold answer in the {n}-best list")
-    ax.set_ylabel("% of questions")
-    ax.set_title(f"{ranks['suite']}: n-best rank of the gold answer, per question language")
+        ax.plot(k, 100 * np.cumsum(counts[:n]) / total, marker=".", label=lang)
+    ax.set_xticks(k if n <= 20 else k[::max(1, n // 10)])
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("k")
+    ax.set_ylabel("% of questions with the gold answer in the top k")
+    ax.set_title(f"{ranks['suite']}: rank of the gold answer in the {n}-best list")
     ax.legend(title="question", fontsize=8)
     return _save(fig, path)
 
