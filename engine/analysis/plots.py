@@ -45,6 +45,8 @@ def lines_png(lines: dict, path, teacher_g_xlt: float | None = None) -> Path:
             ax.axhline(teacher_g_xlt, color="grey", linestyle="--", label="teacher")
         if not numeric:
             ax.set_xticks(range(len(labels)), labels)
+        elif len(labels) <= 12:  # the swept values themselves, not a continuous scale
+            ax.set_xticks(sorted({x for ln in lines["lines"][view].values() for x in ln["x"]}))
         ax.set_xlabel(lines["keys"][0])
         ax.set_ylabel(f"{'G-XLT' if view == 'g_xlt' else 'XLT'} {lines['metric'].upper()}")
         ax.set_title(f"{'G-XLT' if view == 'g_xlt' else 'XLT'} (mean, 95% interval over seeds)")
