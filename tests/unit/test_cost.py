@@ -75,3 +75,19 @@ def test_recorded_writes_at_the_end_and_keeps_a_failed_blocks_cost(clock):
     with recorded(CostMeter(), sink, main=False) as meter, meter.stage("train"):
         clock[0] += 1
     assert sink.costs == {} and sink.flushes == 0                          # DDP: rank 0 writes
+
+
+@pytest.mark.cuda
+def test_a_cuda_stage_records_its_own_device_peak_and_the_gpu_name():
+    import torch
+    device = torch.device("cuda", 0)
+    meter = CostMeter(device=device)
+    with meter.stage("teacher"):
+        big = torch.empty(256 * 2**20, dtype=torch.uint8, device=device)   # 256 MiB
+        del big
+    with meter.stage("train"):
+        small = torch.empty(16 * 2**20, dtype=torch.uint8, device=device)  # 16 MiB
+        del small
+    rows = {r["stage"]: r for r in meter.rows()}
+    assert rows["teacher"]["peak_device_gb"] >= 0.268 > rows["train"]["peak_device_gb"] >= 0.016
+    assert rows["train"]["device"] == torch.cuda.get_device_name(device)
