@@ -195,6 +195,27 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class RunCost(Base):
+    """What one attempt of a run spent in one stage (sample, featurize, teacher, train, evaluate): rewritten
+    whole at each stage end, checkpoint and evaluated cell, so it holds the attempt's totals. A resumed run
+    adds the rows of its new attempt: the sum over attempts is what the run cost, repeated work included."""
+    __tablename__ = "run_cost"
+    __table_args__ = (UniqueConstraint("run_id", "attempt", "stage", name="uq_run_cost"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float)                 # wall seconds
+    devices: Mapped[int] = mapped_column(Integer, default=1)      # GPUs of the stage (its DDP world), 1 on a CPU
+    device_seconds: Mapped[float] = mapped_column(Float)          # seconds x devices
+    device: Mapped[str] = mapped_column(String(64), default="")   # e.g. cuda:0, cpu
+    peak_device_gb: Mapped[float | None] = mapped_column(Float, nullable=True)   # CUDA allocated, rank 0
+    peak_host_gb: Mapped[float] = mapped_column(Float, default=0.0)              # the process's resident peak
+    features: Mapped[int | None] = mapped_column(Integer, nullable=True)         # training features (train)
+    steps: Mapped[int | None] = mapped_column(Integer, nullable=True)            # optimizer steps of the attempt
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class SchedulerLease(Base):
     """At most one live scheduler per database: the holder heartbeats; a stale lease can be taken over."""
     __tablename__ = "scheduler_lease"

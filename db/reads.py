@@ -3,11 +3,16 @@ histograms, pair statistics, evaluation cells, question scores and artifacts. Pl
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 
 from db.configs import full_config, with_full_configs
 from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
-                       Run, as_dict)
+                       Run, RunCost, as_dict)
+
+# a run's cost totals over its attempts, as v_runs computes them (0008_run_cost): one definition, read here
+COST_TOTALS = ("wall_s", "device_s", "featurize_s", "teacher_s", "train_s", "eval_s", "peak_device_gb",
+               "peak_host_gb", "train_features", "optimizer_steps", "cost_attempts")
+V_RUNS = table("v_runs", column("run_id"), *(column(c) for c in COST_TOTALS))
 
 
 PREFERRED_CHECKPOINT = "preferred"  # the 'best' checkpoint's cells if the run has any, else the training steps'
@@ -88,6 +93,9 @@ class Reads:
             suite, value = first.get(r["id"], (None, None))
             r["score"], r["score_suite"] = (value, suite) if value is not None else (r["best_dev_gxlt_f1"], None)
             r["alerts"], r["alert_level"] = badges.get(r["id"], (0, None))
+        totals = self.cost_totals(r["id"] for r in runs)
+        for r in runs:
+            r.update(totals.get(r["id"], dict.fromkeys(COST_TOTALS)))
         return runs
 
     def count_runs(self, text: str = "", statuses: tuple[str, ...] = ()) -> int:
@@ -186,3 +194,26 @@ class Reads:
     def artifacts(self, run_id: int) -> list[dict]:
         with self.session() as s:
             return [as_dict(a) for a in s.scalars(select(Artifact).where(Artifact.run_id == run_id).order_by(Artifact.id))]
+
+    def run_costs(self, run_id: int) -> list[dict]:
+        """The run's cost rows, one per (attempt, stage), in the order they were first written."""
+        with self.session() as s:
+            return [as_dict(c) for c in s.scalars(select(RunCost).where(RunCost.run_id == run_id)
+                                                  .order_by(RunCost.attempt, RunCost.id))]
+
+    def cost_totals(self, run_ids) -> dict[int, dict]:
+        """{run id: its totals (COST_TOTALS, None where nothing was measured)} from v_runs."""
+        ids = list(run_ids)
+        if not ids:
+            return {}
+        with self.session() as s:
+            rows = s.execute(select(V_RUNS).where(V_RUNS.c.run_id.in_(ids))).mappings().all()
+            return {r["run_id"]: {k: r[k] for k in COST_TOTALS} for r in rows}
+
+    def runs_by_output_dir(self, paths) -> dict[str, int]:
+        """{output_dir: run id} of the runs writing to these folders (a model.init_from's run)."""
+        wanted = list({str(p) for p in paths})
+        if not wanted:
+            return {}
+        with self.session() as s:
+            return {d: i for i, d in s.execute(select(Run.id, Run.output_dir).where(Run.output_dir.in_(wanted)))}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from db.models import (Artifact, EvalCell, Histogram, Metric, MetricSummary, PairStat, QuestionScore, as_dict,
-                       utcnow)
+from db.models import (Artifact, EvalCell, Histogram, Metric, MetricSummary, PairStat, QuestionScore, RunCost,
+                       as_dict, utcnow)
 from db.queue import fence
 
 LOWER_IS_BETTER = ("loss",)  # keys containing these: best = min
@@ -21,13 +21,14 @@ class Tracking:
     """Mixed into Store, which provides session()."""
 
     def write_batch(self, run_id: int, metrics=(), histograms=(), pairs=(), evals=(), artifacts=(), questions=(),
-                    alerts=(), attempt: int | None = None) -> None:
+                    alerts=(), costs=(), attempt: int | None = None) -> None:
         """One transaction for everything buffered since the last flush; with `attempt`, fenced: nothing is
         written once the run is not this worker's (RunTakenOver).
 
         metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
         evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes); questions: dicts of QuestionScore
-        columns; alerts: (kind, text), handed to the store's alert hook after the commit."""
+        columns; alerts: (kind, text), handed to the store's alert hook after the commit; costs: dicts of
+        RunCost columns, each replacing the row of its (run, attempt, stage)."""
         raised = []
         with self.session() as s:
             fence(s, run_id, attempt)
@@ -51,7 +52,18 @@ class Tracking:
             if artifacts:
                 s.execute(Artifact.__table__.insert(), [
                     {"run_id": run_id, "kind": k, "path": p, "step": st, "bytes": b} for k, p, st, b in artifacts])
+            if costs:
+                self._replace_costs(s, run_id, attempt or 0, costs)
         self._raised(raised)
+
+    @staticmethod
+    def _replace_costs(s, run_id: int, attempt: int, costs) -> None:
+        latest = {c["stage"]: c for c in costs}   # a retried batch may hold a stage twice: the last one counts
+        s.execute(delete(RunCost).where(RunCost.run_id == run_id, RunCost.attempt == attempt,
+                                        RunCost.stage.in_(latest)))
+        now = utcnow()
+        s.execute(RunCost.__table__.insert(), [{"run_id": run_id, "attempt": attempt, "updated_at": now, **c}
+                                               for c in latest.values()])
 
     def _update_summary(self, s, run_id, metrics):
         latest: dict[tuple[str, str], tuple[int, float, float, int]] = {}

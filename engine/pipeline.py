@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ExperimentConfig, write_provenance
+from engine.cost import CostMeter, recorded
 from engine.data import load_path, load_source
 from engine.data.loaders import read_json
 from engine.data.offsets import require_spans
@@ -133,8 +134,9 @@ def run_sample(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink |
                records: list[dict] | None = None) -> Path:
     """Job 1: the training records (sampled when distilling), written as SQuAD JSON for the next job."""
     sink = sink or NullSink()
-    records = records if records is not None else training_records(cfg)
-    path = write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), Path(output_dir) / TRAIN_DATA)
+    with recorded(CostMeter(), sink) as cost, cost.stage("sample"):
+        records = records if records is not None else training_records(cfg)
+        path = write_json(to_squad_json([{**r, "title": r["id"]} for r in records]), Path(output_dir) / TRAIN_DATA)
     sink.log_pair_stats(-1, "train_examples", [(q, c, float(n), n) for (q, c), n in pair_counts(records).items()])
     # seed question ids: the amount of parallel data (data.max_train_examples keeps whole ids)
     sink.log_metrics(0, {"train_examples": float(len(records)),
@@ -167,16 +169,20 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
     acc = accelerator or make_accelerator(cfg)
     if acc.is_main_process:
         write_provenance(output_dir, cfg, provenance)
-    records = records if records is not None else training_records(cfg)
-    require_spans(records, cfg.data.train)
-    source = str(resume_from) if resume_from else cfg.model.source
-    texts = tokenizer_texts(cfg, records) if parse_tiny(source) else None
-    model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed, vocab_size=cfg.model.vocab_size)
-    feats = tokenize(records, tokenizer, cfg.features, labels=True)
-    pairs = [f"{records[i]['lang_q']}-{records[i]['lang_c']}" for i in feats.example_index]
-    dev = dev_records(cfg, trained_qids=trained_qids(records)) if cfg.eval.dev else None
-    return train(cfg, model, tokenizer, feats, output_dir, feature_pairs=pairs, dev_records=dev, sink=sink,
-                 resume_from=Path(resume_from) if resume_from else None, accelerator=acc)
+    with recorded(CostMeter(devices=acc.num_processes, device=acc.device), sink, acc.is_main_process) as cost:
+        with cost.stage("featurize") as featurize:  # model and tokenizer loaded, features and dev cells built
+            records = records if records is not None else training_records(cfg)
+            require_spans(records, cfg.data.train)
+            source = str(resume_from) if resume_from else cfg.model.source
+            texts = tokenizer_texts(cfg, records) if parse_tiny(source) else None
+            model, tokenizer = load_model_and_tokenizer(source, texts, seed=cfg.train.seed,
+                                                        vocab_size=cfg.model.vocab_size)
+            feats = tokenize(records, tokenizer, cfg.features, labels=True)
+            featurize.features = len(feats)
+            pairs = [f"{records[i]['lang_q']}-{records[i]['lang_c']}" for i in feats.example_index]
+            dev = dev_records(cfg, trained_qids=trained_qids(records)) if cfg.eval.dev else None
+        return train(cfg, model, tokenizer, feats, output_dir, feature_pairs=pairs, dev_records=dev, sink=sink,
+                     resume_from=Path(resume_from) if resume_from else None, accelerator=acc, cost=cost)
 
 
 def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink | None = None, step: int = 0,
@@ -195,6 +201,11 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
     sink = sink or NullSink()
     done = done or {}
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with recorded(CostMeter(device=device), sink) as cost, cost.stage("evaluate"):
+        return _evaluate_suites(cfg, model_dir, sink, step, device, trained, output_dir, done, log, cost)
+
+
+def _evaluate_suites(cfg, model_dir, sink, step, device, trained, output_dir, done, log, cost) -> dict:
     model, tokenizer = load_model_and_tokenizer(str(model_dir))
     model.to(device)
     final = {}
@@ -216,6 +227,7 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
                 write_json(predictions, cell_dir / f"{lq}-{lc}.json")
             cell["checkpoint"] = "best"
             sink.log_eval(step, suite, [cell])
+            cost.emit(sink)   # with the cell: a killed evaluation keeps what its scored cells cost
             sink.flush()
             log.info("%s cell %d/%d %s-%s: F1 %.2f EM %.2f (%d questions)", suite, i, len(groups), lq, lc,
                      cell["f1"], cell["exact_match"], cell["n"])

@@ -14,6 +14,7 @@ class MetricSink(Protocol):
     def log_pair_stats(self, generation: int, key: str, rows: list[tuple[str, str, float, int]]) -> None: ...
     def log_eval(self, step: int, suite: str, cells: list[dict]) -> None: ...
     def log_artifact(self, kind: str, path: str, step: int, size: int | None = None) -> None: ...
+    def log_cost(self, row: dict) -> None: ...   # one stage's totals of this attempt (engine.cost)
     def progress(self, step: int, total: int, epoch: int) -> None: ...
     def should_stop(self) -> bool: ...
     def flush(self) -> None: ...
@@ -25,6 +26,7 @@ class NullSink:
     def log_pair_stats(self, generation, key, rows): pass
     def log_eval(self, step, suite, cells): pass
     def log_artifact(self, kind, path, step, size=None): pass
+    def log_cost(self, row): pass
     def progress(self, step, total, epoch): pass
     def should_stop(self): return False
     def flush(self): pass
@@ -55,6 +57,10 @@ class FanoutSink:
     def log_artifact(self, kind, path, step, size=None):
         for s in self.sinks:
             s.log_artifact(kind, path, step, size)
+
+    def log_cost(self, row):
+        for s in self.sinks:
+            s.log_cost(row)
 
     def progress(self, step, total, epoch):
         for s in self.sinks:

@@ -34,12 +34,14 @@ class MemorySink(NullSink):
 
     def __init__(self):
         self.metrics, self.histograms, self.pairs, self.evals, self.artifacts = [], [], [], [], []
+        self.costs: dict[str, dict] = {}   # stage -> its latest totals
 
     def log_metrics(self, step, values, context=""): self.metrics.append((step, dict(values)))
     def log_histogram(self, key, step, values, generation=None): self.histograms.append((key, step, np.asarray(values), generation))
     def log_pair_stats(self, generation, key, rows): self.pairs.append((generation, key, list(rows)))
     def log_eval(self, step, suite, cells): self.evals.append((step, suite, list(cells)))
     def log_artifact(self, kind, path, step, size=None): self.artifacts.append((kind, path, step))
+    def log_cost(self, row): self.costs[row["stage"]] = dict(row)
 
     def series(self, key):
         return [(s, v[key]) for s, v in self.metrics if key in v]

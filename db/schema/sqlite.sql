@@ -180,3 +180,22 @@ CREATE TABLE question_score (
 );
 
 CREATE INDEX ix_question_score_eval ON question_score (run_id, suite, checkpoint, step);
+
+CREATE TABLE run_cost (
+	id INTEGER NOT NULL, 
+	run_id INTEGER NOT NULL, 
+	attempt INTEGER NOT NULL, 
+	stage VARCHAR(16) NOT NULL, 
+	seconds FLOAT NOT NULL, 
+	devices INTEGER NOT NULL, 
+	device_seconds FLOAT NOT NULL, 
+	device VARCHAR(64) NOT NULL, 
+	peak_device_gb FLOAT, 
+	peak_host_gb FLOAT NOT NULL, 
+	features INTEGER, 
+	steps INTEGER, 
+	updated_at DATETIME NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_run_cost UNIQUE (run_id, attempt, stage), 
+	FOREIGN KEY(run_id) REFERENCES run (id) ON DELETE CASCADE
+);

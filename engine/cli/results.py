@@ -121,32 +121,39 @@ def _compare_files(path_a, path_b, suite, data_dir, metric, as_json, resamples, 
 @click.option("--suite", default=None)
 @metric_option
 @click.option("--baseline", default=None, help="the row the others are tested against (its value(s)); default: the first")
-@click.option("--png", type=click.Path(path_type=Path), default=None, help="with two keys: the heatmap as a PNG")
+@click.option("--png", type=click.Path(path_type=Path), default=None,
+              help="a PNG: G-XLT and XLT against one key as lines with 95%% intervals; with two keys the heatmap")
+@click.option("--lines", is_flag=True, help="with two keys and --png: KEY1 on the x-axis, one line per value of KEY2")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--format", "fmt", type=click.Choice(["terminal", "markdown", "latex"]), default="terminal",
               show_default=True, help="markdown / latex: a paper-ready table with a settings signature")
 @resamples_option
 @db_option
 @fail_on_bad_input
-def table(runs, by, suite, metric, baseline, png, as_json, fmt, resamples):
+def table(runs, by, suite, metric, baseline, png, lines, as_json, fmt, resamples):
     """One row per value of a config key over many runs: mean ± sd over seeds, and the difference to a
     baseline row with its interval and p-value. Two keys (`--by data.ntl,distill.temperature`) also give the
-    paper's heatmap of G-XLT F1, in the terminal and with --png as an image. On a narrow terminal columns are
-    left out (and named), never cut. --format markdown / latex writes the paper's table: mean ± sd, the
-    interval (and the seed-aware one), p against the baseline corrected over the rows (Holm), and a one-line
-    signature of the settings.
+    paper's heatmap of G-XLT F1, in the terminal and with --png as an image. With one key (or --lines),
+    --png draws G-XLT and XLT against it, one line per method; the cost table follows (engine.analysis.costs).
+    On a narrow terminal columns are left out (and named), never cut. --format markdown / latex writes the
+    paper's table: mean ± sd, the interval (and the seed-aware one), p against the baseline corrected over the
+    rows (Holm), and a one-line signature of the settings.
 
     \b
     Examples:
       xlqa-run table 10-60 --by distill.temperature
       xlqa-run table 10-60 --by distill.temperature --format latex > table.tex
       xlqa-run table 10-200 --by data.ntl,distill.temperature --png ntl_T.png
+      xlqa-run table 10-200 --by data.ntl,distill.coefficient --png ntl.png --lines
     """
+    from engine.analysis.costs import table_costs
     from engine.analysis.tables import heatmap_png, parse_runs, summary_table
     keys = [k.strip() for k in by.split(",") if k.strip()]
     if not 1 <= len(keys) <= 2:
         raise InputError("--by takes one or two config keys")
-    result = summary_table(open_store(), parse_runs(runs), keys, suite, metric, baseline, resamples)
+    store = open_store()
+    result = summary_table(store, parse_runs(runs), keys, suite, metric, baseline, resamples)
+    table_costs(store, result, metric)
     if as_json:
         echo_json(result, default=str)
     elif fmt != "terminal":
@@ -155,12 +162,17 @@ def table(runs, by, suite, metric, baseline, png, as_json, fmt, resamples):
     else:
         from rich.console import Console
 
+        from engine.cli.render.costs import cost_table
         from engine.cli.render.significance import print_summary_table
-        print_summary_table(result, Console())
+        console = Console()
+        print_summary_table(result, console)
+        console.print(cost_table(result))
     if png:
-        if len(keys) != 2:
-            raise InputError("--png draws the heatmap of two keys: --by KEY1,KEY2")
-        heatmap_png(result, png)
+        if len(keys) == 2 and not lines:
+            heatmap_png(result, png)
+        else:
+            from engine.analysis.plots import table_png
+            table_png(result, png)
         click.echo(f"wrote {png}", err=as_json)
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import click
 
+from db.reads import COST_TOTALS
 from db.states import RUN_STATUSES
 from engine.cli.base import (CONTEXT, InputError, db_option, echo_json, fail_on_bad_input, get_run_or_fail, jsonable,
                              load_config, main, open_store)
 from engine.jobs.executors import EXECUTORS
 
 LIST_KEYS = ("id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score", "score_suite",
-             "best_dev_gxlt_f1", "alerts", "alert_level", "seed", "depends_on", "created_at", "started_at", "ended_at", "output_dir", "error", "hint")
+             "best_dev_gxlt_f1", "alerts", "alert_level", "seed", "depends_on", "created_at", "started_at", "ended_at", "output_dir", "error", "hint",
+             *COST_TOTALS)
 
 
 def executor_options(fn):
@@ -216,16 +218,18 @@ def list_runs(statuses, limit, as_json):
 @click.argument("run_id", type=int)
 @click.option("--at-step", "at_step", type=int, default=None, metavar="N",
               help="every metric of the run at step N, or at its logged step nearest to N")
-@click.option("--json", "as_json", is_flag=True, help="the run row, its config and metric summary as JSON")
+@click.option("--json", "as_json", is_flag=True, help="the run row, its config, metric summary and cost as JSON")
 @db_option
 def show(run_id, at_step, as_json):
-    """Config, status, provenance and latest metrics of a run; with --at-step N, its metrics at one step.
+    """Config, status, provenance, latest metrics and cost (per stage) of a run; with --at-step N, its
+    metrics at one step.
 
     \b
     Examples:
       xlqa-run show 6
       xlqa-run show 6 --at-step 500 --json
     """
+    from engine.analysis.costs import stage_totals
     from engine.jobs.control import reconcile
     store = open_store()
     get_run_or_fail(store, run_id)
@@ -233,17 +237,21 @@ def show(run_id, at_step, as_json):
         return show_at_step(store, run_id, at_step, as_json)
     reconcile(store)
     r, summary = store.get_run(run_id), sorted(store.summary(run_id).items())
+    stages = stage_totals(store.run_costs(run_id))
     if as_json:
         return echo_json({"run": jsonable(r),
                           "summary": {k: {"last_step": m["last_step"], "last": m["last_value"], "best": m["best_value"],
                                           "best_step": m["best_step"]} for k, m in summary},
-                          "evaluations": store.eval_suites(run_id)}, default=str)
+                          "evaluations": store.eval_suites(run_id),
+                          "cost": {"stages": stages, "total": store.cost_totals([run_id]).get(run_id)}}, default=str)
     click.echo(f"run {r['id']} ({r['kind']}) of {r['experiment']!r}: {r['status']}  step {r['step']}/{r['total_steps']}")
     click.echo(f"output: {r['output_dir']}\ncommit: {r['git_commit']}  seed: {r['seed']}  devices: {r['assigned_devices'] or 'cpu'}")
     if r["error"]:
         click.echo(f"error: {r['error'].strip().splitlines()[-1]}\nhint: {r['hint']}")
     for key, m in summary:
         click.echo(f"  {key:<24} last {m['last_value']:.4f} @ {m['last_step']}   best {m['best_value']:.4f} @ {m['best_step']}")
+    from engine.cli.render.costs import cost_lines
+    click.echo("\n".join(cost_lines(stages)))
     from engine.config import from_dict
     click.echo(from_dict(r["config"]).to_toml())
 

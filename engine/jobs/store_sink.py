@@ -20,7 +20,7 @@ from db.store import RunTakenOver, Store
 from engine import cancel as cancellation
 
 PERCENTILES = (5, 25, 50, 75, 95)
-KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions", "alerts")
+KINDS = ("metrics", "histograms", "pairs", "evals", "artifacts", "questions", "alerts", "costs")
 
 
 def histogram_row(key: str, step: int, values, generation=None, bins: int = 20) -> dict:
@@ -91,6 +91,10 @@ class StoreSink:
             size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)
         with self._lock:
             self._buf["artifacts"].append((kind, str(path), int(step), int(size)))
+
+    def log_cost(self, row):
+        with self._lock:
+            self._buf["costs"].append(dict(row))
 
     def progress(self, step, total, epoch):
         self._progress = (step, total)

@@ -28,6 +28,7 @@ from transformers import get_linear_schedule_with_warmup
 from engine import cancel as cancellation
 from engine.cancel import Cancelled
 from engine.config import ExperimentConfig
+from engine.cost import CostMeter
 from engine.evaluate import decoding, eval_autocast, evaluate_suite
 from engine.features import QAFeatures
 from engine.losses import step_loss
@@ -114,8 +115,9 @@ def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir: Path, *,
           feature_pairs: list[str] | None = None, dev_records=None, sink: MetricSink | None = None,
-          resume_from: Path | None = None, accelerator=None) -> TrainResult:
-    """Train `model` on `feats`. feature_pairs: 'q-c' language pair of each feature (for per-pair stats)."""
+          resume_from: Path | None = None, accelerator=None, cost: CostMeter | None = None) -> TrainResult:
+    """Train `model` on `feats`. feature_pairs: 'q-c' language pair of each feature (for per-pair stats).
+    cost: the run's meter; training, teacher passes and dev evaluations are each timed in their own stage."""
     sink = sink or NullSink()
     tc, dc = cfg.train, cfg.distill
     output_dir = Path(output_dir)
@@ -161,9 +163,13 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         best_dir = output_dir / "best"
 
     def evaluate_dev(step):
-        nonlocal best_dir
         if dev_records is None or not main:
             return
+        with cost.stage("evaluate"):
+            _evaluate_dev(step)
+
+    def _evaluate_dev(step):
+        nonlocal best_dir
         log.info("dev evaluation (%s) at step %d: %d questions", cfg.eval.dev, step, len(dev_records))
         cells, _ = evaluate_suite(acc.unwrap_model(model), tokenizer, dev_records, cfg.eval.dev, cfg.features,
                                   tc.eval_batch_size, device, eval_autocast(tc.precision, device), decoding(cfg.eval))
@@ -191,6 +197,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
             if (tc.epoch_tail == "carry" and counters["epoch"] < tc.epochs  # after the last epoch: never applied
                     and any(p.grad is not None for p in model.parameters())):
                 carried = [None if p.grad is None else p.grad.detach().cpu() for p in model.parameters()]
+            spent.steps = counters["global_step"] - start_step
+            cost.emit(sink)  # with this step's rows: a kill after the checkpoint keeps what was spent until here
             partial = write_partial(output_dir, acc.unwrap_model(model), tokenizer, optimizer, scheduler,
                                     dict(counters), teacher if (distill and mid_epoch) else None, window.state(),
                                     carried, rng_ranks, acc.scaler.state_dict() if acc.scaler is not None else None)
@@ -211,6 +219,10 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         window.load_state(window_state, device)
     model.train()
     n = len(feats)
+    cost = cost or CostMeter(devices=world, device=device)
+    start_step = counters["global_step"]
+    spent = cost.start("train")  # stopped at the end; a raise leaves it open, and rows() counts it up to now
+    spent.features = n
     t0 = time.perf_counter()
     eta = _Eta(counters["global_step"])
     log.info("%s: %d features, %d optimizer steps (%d per epoch), %d process(es) on %s%s",
@@ -224,9 +236,11 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         if distill and (teacher is None or teacher.generation != epoch):
             # generation `epoch`: the teacher is the model as it is now (epoch 0: the initial model)
             log.info("generation %d: teacher pass over %d features", epoch, len(feats))
+            cost.start("teacher")
             teacher = compute_teacher(acc.unwrap_model(model), feats, epoch, dc.coefficient, dc.k, dc.window,
                                       tc.eval_batch_size, device, autocast, mask=tc.mask_padding_logits,
                                       store_dtype=getattr(torch, dc.teacher_cache_dtype), temperature=dc.temperature)
+            cost.stop("teacher")
             if main:
                 _log_generation(sink, teacher, feature_pairs, counters["global_step"])
                 log.info("generation %d: teacher %s mean %.3f", epoch, dc.coefficient, float(teacher.coef.float().mean()))
@@ -299,6 +313,8 @@ def train(cfg: ExperimentConfig, model, tokenizer, feats: QAFeatures, output_dir
         if not tc.eval_every:
             evaluate_dev(counters["global_step"])
         checkpoint(mid_epoch=counters["micro_in_epoch"] > 0)
+    cost.stop("train")
+    spent.steps = counters["global_step"] - start_step
     sink.flush()
     return TrainResult(counters["global_step"], counters["best"], best_dir, last_dir)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from db.reads import COST_TOTALS
 from engine.cli import main
 from engine.data import fetch as fetch_module
 from engine.data.errors import DataError
@@ -28,7 +29,7 @@ def test_list_show_matrix_as_json_with_stable_keys(db):
     assert [r["id"] for r in runs] == [4, 3, 2, 1]
     assert set(runs[0]) == {"id", "experiment", "experiment_id", "kind", "status", "step", "total_steps", "score",
                             "score_suite", "best_dev_gxlt_f1", "alerts", "alert_level", "seed", "depends_on", "created_at", "started_at",
-                            "ended_at", "output_dir", "error", "hint"}
+                            "ended_at", "output_dir", "error", "hint", *COST_TOTALS}
     assert runs[1]["score"] == 47.5 and runs[1]["score_suite"] == "mlqa-dev" and runs[2]["best_dev_gxlt_f1"] == 44.25
     shown = json.loads(runner.invoke(main, ["show", "2", "--json", "--db", path]).output)
     assert shown["run"]["kind"] == "distill" and shown["summary"]["dev_gxlt_f1"]["best"] == 44.25

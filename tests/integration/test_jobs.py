@@ -108,6 +108,10 @@ def test_cancel_then_resume_continues_from_the_checkpoint(env):
     steps = [s for s, _ in store.metric_series(train_id, "loss")]
     assert steps == sorted(set(steps))            # superseded, not duplicated
     assert max(steps) == stopped_at + 6
+    # the cost counts both attempts; a cancel checkpoints the step it stops at, so no step is done twice
+    train_rows = [c for c in store.run_costs(train_id) if c["stage"] == "train"]
+    assert len(train_rows) == 2 and sum(c["steps"] for c in train_rows) == store.get_run(train_id)["step"]
+    assert store.cost_totals([train_id])[train_id]["cost_attempts"] == 2
 
 
 @pytest.mark.slow  # real scheduler and worker processes, or whole trainings

@@ -219,3 +219,40 @@ def fill_pg_or_sqlite(store):
                                   for q, c, f1 in (("en", "en", 60.0), ("en", "de", 40.0))])
     store.engine.dispose()
     return run
+
+
+def test_a_0007_database_gains_run_cost_and_v_runs_its_cost_columns(store_url):
+    """0008_run_cost on a database of the previous schema: its runs stay, v_runs has the cost columns (NULL for
+    runs measured by no one), a new cost row is summed there; downgrading gives 0007's v_runs back."""
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007_experiment_config")
+        conn.execute(text("INSERT INTO experiment (id, name, created_at, notes, tags) VALUES (1, 'old', :t, '', '')"),
+                     {"t": NOW})
+        conn.execute(text(
+            "INSERT INTO run (id, experiment_id, kind, status, config, devices, assigned_devices, host, created_at, "
+            "step, total_steps, cancel_requested, resume, error, hint, output_dir, git_commit, versions, seed, attempt, "
+            "executor, external_id, sweep) VALUES (1, 1, 'distill', 'running', '{}', '', '', 'h', :t, 40, 40, false, false, "
+            "'', '', '/runs/x', 'abc', '{}', 3, 1, 'local', '', '')"), {"t": NOW})
+    store = Store(store_url)
+    assert current_revision(store.engine) == head_revision() == "0009_alerts"   # 0008 and the alerts after it
+    columns = "run_id, wall_s, device_s, train_s, optimizer_steps, cost_attempts"
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT {columns} FROM v_runs")).all() == [(1, None, None, None, None, None)]
+    store.write_batch(1, costs=[{"stage": "train", "seconds": 8.0, "devices": 2, "device_seconds": 16.0,
+                                 "device": "cpu", "peak_device_gb": None, "peak_host_gb": 1.5, "features": 9,
+                                 "steps": 4}], attempt=1)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT {columns} FROM v_runs")).all() == [(1, 8.0, 16.0, 8.0, 4, 1)]
+        assert conn.execute(text("SELECT COUNT(*) FROM v_best_gxlt")).scalar() == 0   # the views over it stand
+    store.engine.dispose()
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007_experiment_config")
+    with engine.connect() as conn:
+        names = set(conn.execute(text("SELECT * FROM v_runs")).keys())
+        assert "run_id" in names and "wall_s" not in names
+    engine.dispose()

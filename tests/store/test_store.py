@@ -224,3 +224,33 @@ def test_metrics_at_a_step_or_the_nearest_logged_one(store_url):
     assert store.metrics_at_step(run, 100)["loss"] == (8, 2.0)
     store.write_batch(run, metrics=[("dev_gxlt_f1", "", 12, 45.0, None)])
     assert store.metrics_at_step(run, 10)["dev_gxlt_f1"] == (8, 44.0)     # a tie: the earlier step
+
+
+def cost_row(stage, seconds, steps=None, features=None, devices=1):
+    return {"stage": stage, "seconds": seconds, "devices": devices, "device_seconds": seconds * devices,
+            "device": "cpu", "peak_device_gb": None, "peak_host_gb": seconds / 10, "features": features, "steps": steps}
+
+
+def test_cost_rows_replace_within_an_attempt_and_add_up_across_attempts(store_url):
+    """Each emit repeats an attempt's totals (replaced, never doubled); a resumed run's new attempt adds its
+    own: v_runs sums seconds and steps over attempts and keeps the largest peak."""
+    store = Store(store_url)
+    run = make_run(store)
+    first = store.claim(run, host="h")
+    store.write_batch(run, costs=[cost_row("featurize", 2.0, features=50), cost_row("train", 10.0, steps=4)],
+                      attempt=first)
+    store.write_batch(run, costs=[cost_row("train", 30.0, steps=12), cost_row("train", 31.0, steps=13)], attempt=first)
+    store.mark_lost(run, first, "killed", "")     # killed after its last checkpoint; resumed
+    assert store.requeue(run)
+    second = store.claim(run, host="h")
+    store.write_batch(run, costs=[cost_row("featurize", 1.0, features=50), cost_row("train", 20.0, steps=8, devices=2)],
+                      attempt=second)
+    totals = store.cost_totals([run])[run]
+    assert totals == {"wall_s": 54.0, "device_s": 74.0, "featurize_s": 3.0, "teacher_s": None, "train_s": 51.0,
+                      "eval_s": None, "peak_device_gb": None, "peak_host_gb": 3.1, "train_features": 50,
+                      "optimizer_steps": 21, "cost_attempts": 2}
+    assert [(c["attempt"], c["stage"], c["seconds"]) for c in store.run_costs(run)] == [
+        (first, "featurize", 2.0), (first, "train", 31.0), (second, "featurize", 1.0), (second, "train", 20.0)]
+    assert store.list_runs()[0]["optimizer_steps"] == 21
+    store.truncate_to(run, -1, -1, attempt=second)   # a restart from nothing keeps what was spent
+    assert store.cost_totals([run])[run]["wall_s"] == 54.0

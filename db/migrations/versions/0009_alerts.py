@@ -2,14 +2,14 @@
 sweep, a collapsing mAP@k coefficient), one row each, with its level.
 
 Revision ID: 0009_alerts
-Revises: 0007_experiment_config
+Revises: 0008_run_cost
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_alerts"
-down_revision = "0007_experiment_config"
+down_revision = "0008_run_cost"
 branch_labels = None
 depends_on = None
 
