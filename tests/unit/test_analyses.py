@@ -83,3 +83,13 @@ def test_each_figure_is_written(tmp_path):
     probs = {"example": "q_en-de", "answer": "Paris", "temperature": 4.0, "tokens": ["a", "Paris", "b"],
              "positions": [5, 6, 7], "p_t": [0.3, 0.4, 0.3], "p_1": [0.2, 0.7, 0.1], "gold": 6}
     assert start_probs_png(probs, tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_the_curve_view_says_when_the_window_is_wider_than_the_run():
+    from engine.analysis.curves import moving_band
+    from engine.cli.render.analyses import curve_view
+    values = [0.5 + 0.01 * i for i in range(15)]
+    curve = {"run": 1, "key": "coef", "coefficient": "map@k", "window": 51, "steps": list(range(1, 16)),
+             "values": values, **moving_band(values, 51), "epoch_steps": [8]}
+    assert "only 15 points, fewer than the window" in curve_view(curve)[1] and "--window 3" in curve_view(curve)[1]
+    assert not any("fewer than the window" in line for line in curve_view({**curve, "window": 3}))

@@ -25,6 +25,9 @@ def curve_view(curve: dict) -> list[str]:
     lines = [f"run {curve['run']}: {curve['key']} ({curve['coefficient'] or 'coefficient'}), {len(curve['values'])} "
              f"logged steps, {curve['window']}-point centred moving average ± rolling std, clipped to [0, 1]",
              f"  {sparkline(curve['mean'])}  (moving average, 0 to 1)"]
+    if len(curve["values"]) < curve["window"]:   # the paper's 51 points assume thousands of steps
+        lines.insert(1, f"  only {len(curve['values'])} points, fewer than the window: each average spans most of the "
+                        f"run; try --window {max(3, len(curve['values']) // 5) | 1}")
     bounds = [curve["steps"][0] - 1, *curve["epoch_steps"], curve["steps"][-1]]
     for epoch, (a, b) in enumerate(zip(bounds, bounds[1:])):
         idx = [i for i, s in enumerate(curve["steps"]) if a < s <= b]
