@@ -39,6 +39,24 @@ def highlighted(app) -> str:
     return "" if hits.highlighted is None else str(hits.get_option_at_index(hits.highlighted).prompt).lower()
 
 
+async def run_command(pilot, app, words: str, screen: type):
+    """Open the command palette, type `words`, wait for them to be its highlighted hit, run it, and wait for
+    `screen` to open."""
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    await pilot.press(*words)
+    await until(pilot, lambda: highlighted(app).startswith(words), "the palette's hit")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, screen), f"the {screen.__name__}")
+
+
+async def open_form(pilot, app):
+    """`n` on the runs screen: wait for the new-experiment form and for its layout to settle."""
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+    await settled(pilot)
+
+
 def status_line(app) -> str:
     return str(app.screen.query_one("#status-line").render())
 
@@ -162,19 +180,9 @@ async def test_the_command_palette_has_the_apps_commands(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"open run 2")
-        await until(pilot, lambda: highlighted(app).startswith("open run 2"), "the palette's hit")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen), "the run's screen")
+        await run_command(pilot, app, "open run 2", RunDetailScreen)
         assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == 2
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"new exp")
-        await until(pilot, lambda: highlighted(app).startswith("new exp"), "the palette's hit")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await run_command(pilot, app, "new exp", NewExperimentScreen)
         assert isinstance(app.screen, NewExperimentScreen)
 
 
@@ -186,9 +194,7 @@ async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         assert isinstance(app.screen, NewExperimentScreen)
         form = app.screen
         assert "model.init_from" in str(form.query_one("#error-model-init_from").render())   # no teacher: not valid
@@ -245,15 +251,11 @@ async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         await pilot.press("escape")                                     # nothing edited: straight back
         await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
         assert isinstance(app.screen, RunsScreen)
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         name = app.screen.query_one("#f-name")
         name.focus()
         name.value = "saved one"
