@@ -84,6 +84,7 @@ class NewExperimentScreen(Screen):
         self.initial: dict | None = None
         self.checked: dict | None = None  # the values the last validate() read
         self.inputs: dict = {}            # dotted key (or "lang-xx") -> its widget, found once at mount
+        self.shown_errors: list[Static] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -152,9 +153,10 @@ class NewExperimentScreen(Screen):
         return found
 
     def validate(self) -> bool:
-        for err in self.query(".field-error"):
+        for err in self.shown_errors:                   # clear only what the last check showed
             err.update("")
             err.display = False
+        self.shown_errors = []
         status = self.query_one("#form-status", Static)
         self.checked = self.values()
         try:
@@ -171,6 +173,7 @@ class NewExperimentScreen(Screen):
                 err = self.query_one(f"#error-{key.replace('.', '-')}", Static)
                 err.update(f"✗ {text}")
                 err.display = True
+                self.shown_errors.append(err)
         if problems:
             where = ", ".join(sorted({self.tab_of(k) for k in problems if k}))
             status.update(f"✗ {next(iter(problems.values()))}" + (f"  (tab: {where})" if where else ""))
