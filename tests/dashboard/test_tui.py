@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
 from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, settled, until
@@ -40,11 +40,11 @@ def highlighted(app) -> str:
 
 
 async def run_command(pilot, app, words: str, screen: type):
-    """Open the command palette, type `words`, wait for them to be its highlighted hit, run it, and wait for
-    `screen` to open."""
+    """Open the command palette, enter `words`, wait for them to be its highlighted hit, run it, and wait for
+    `screen` to open. The words go in as one value: a key press waits for the app to idle (~40 ms a key)."""
     await pilot.press("ctrl+p")
     await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-    await pilot.press(*words)
+    app.screen.query_one(CommandInput).value = words
     await until(pilot, lambda: highlighted(app).startswith(words), "the palette's hit")
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, screen), f"the {screen.__name__}")
@@ -101,14 +101,16 @@ async def test_score_column_status_width_and_footer_at_80x24(store):
             assert key in footer()
 
 
-async def test_new_metric_rows_appear_live(store):
+async def test_new_metric_rows_appear_live(store, monkeypatch):
+    from xlqa_tui.screens import runs as runs_screen
+    monkeypatch.setattr(runs_screen, "REFRESH_S", 0.2)        # the same timer, sooner
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
         row = lambda: app.screen.query_one(RunsTable).get_row("4")
-        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh (every 1.5 s)")
+        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh")
         row = row()
         assert str(row[3]) == "running" and "25%" in str(row[4])
 
