@@ -101,6 +101,25 @@ async def test_score_column_status_width_and_footer_at_80x24(store):
             assert key in footer()
 
 
+@pytest.mark.parametrize("size, experiment, point", [((160, 48), "sweep-lr", "lr=0.001 s=1"),
+                                                      ((80, 24), "sweep-lr lr=0.001 s=1", None)],
+                         ids=["wide", "compact"])
+async def test_a_sweep_run_shows_its_grid_point_compactly_on_one_line(tmp_path, size, experiment, point):
+    """The wide table has a point column; the compact one puts the point after the sweep's name."""
+    from db import Store
+    from engine.config import ExperimentConfig
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    grid = "train.learning_rate=0.001 train.seed=1"
+    cfg = {**ExperimentConfig().to_dict(), "sweep": "sweep-lr", "grid_point": grid}
+    store.create_run(store.create_experiment(f"sweep-lr {grid}"), "distill", cfg, output_dir="/nonexistent/s")
+    app = XlqaApp(store)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        table = app.screen.query_one(RunsTable)
+        assert str(table.get_cell("1", "experiment")) == experiment
+        assert (str(table.get_cell("1", "point")) if "point" in table.columns else None) == point
+
+
 async def test_new_metric_rows_appear_live(store, monkeypatch):
     from xlqa_tui.screens import runs as runs_screen
     monkeypatch.setattr(runs_screen, "REFRESH_S", 0.2)        # the same timer, sooner
