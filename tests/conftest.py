@@ -129,4 +129,5 @@ def env(tmp_path, monkeypatch):
     db = tmp_path / "xlqa.db"
     monkeypatch.setenv("XLQA_DB", str(db))
     monkeypatch.setenv("XLQA_CPU_SLOTS", "2")
+    monkeypatch.setenv("XLQA_SCHEDULER_POLL_S", "0.2")   # the next run starts within 0.2 s, not 1 s
     return tmp_path, Store(str(db))
