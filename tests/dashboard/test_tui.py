@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from textual.command import CommandInput, CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, settled, until
+from tests.tui_fixtures import add_compared_run, filled_store, pushed_form, runs_loaded, settled, until
 from xlqa_tui.app import XlqaApp, main as xlqa_main
 from xlqa_tui.screens.compare import CompareScreen
 from xlqa_tui.screens.confirm import ConfirmScreen
@@ -128,10 +128,9 @@ async def test_new_metric_rows_appear_live(store, monkeypatch):
         await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
-        row = lambda: app.screen.query_one(RunsTable).get_row("4")
-        await until(pilot, lambda: str(row()[3]) == "running", "the periodic refresh")
-        row = row()
-        assert str(row[3]) == "running" and "25%" in str(row[4])
+        cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))   # by key: columns move
+        await until(pilot, lambda: cell("status") == "running", "the periodic refresh")
+        assert cell("status") == "running" and "25%" in cell("progress")
 
 
 async def test_q_quits_from_runs_and_goes_back_elsewhere(store):
@@ -247,10 +246,7 @@ async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
 async def test_the_form_refuses_no_language_and_empty_numbers(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(NewExperimentScreen())
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
-        form = app.screen
+        form = await pushed_form(pilot)
         form.query_one("#f-model-name").value = "tiny-bert:32:1"
         for box in form.query("#languages GlyphCheckbox"):
             box.value = False

@@ -104,17 +104,14 @@ async def test_the_forms_selects_are_the_configs_choices_and_its_launch_runs_the
     from db.store import Store
     from engine.config import field_meta
     from xlqa_tui.app import XlqaApp
-    from tests.tui_fixtures import settled, until
-    from xlqa_tui.screens.new_experiment import NewExperimentScreen, field_id
+    from tests.tui_fixtures import pushed_form, settled, until
+    from xlqa_tui.screens.new_experiment import field_id
     store = Store(f"sqlite:///{tmp_path / 'tui.db'}")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train-en.json").write_text("{not json", encoding="utf-8")
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(NewExperimentScreen())
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
-        form = app.screen
+        form = await pushed_form(pilot)
         choices = {k: m["choices"] for k, m in field_meta().items() if m.get("choices")}
         for key, options in choices.items():
             select = form.query_one(f"#{field_id(key)}", Select)
