@@ -14,31 +14,24 @@ found and the example is dropped.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 
-def _is_split_char(c: str) -> bool:
-    # the converter's own whitespace: narrower than str.split (no NBSP, no thin spaces) but with U+202F
-    return c in " \t\r\n" or ord(c) == 0x202F
+# the converter's own whitespace: narrower than str.split (no NBSP, no thin spaces) but with U+202F
+SPLIT_CHARS = " \t\r\n\u202f"
+_WORD = re.compile(f"[^{SPLIT_CHARS}]+")
+_SPLIT_CODES = np.array([ord(c) for c in SPLIT_CHARS], dtype=np.uint32)
 
 
 def whitespace_words(context: str) -> tuple[list[str], np.ndarray]:
     """The context's whitespace words and, for each character, the index of its word (a run of
     whitespace belongs to the word before it; -1 before the first word)."""
-    words: list[str] = []
-    char_to_word = np.empty(len(context), dtype=np.int64)
-    prev_split = True
-    for i, c in enumerate(context):
-        if _is_split_char(c):
-            prev_split = True
-        else:
-            if prev_split:
-                words.append(c)
-            else:
-                words[-1] += c
-            prev_split = False
-        char_to_word[i] = len(words) - 1
-    return words, char_to_word
+    codes = np.frombuffer(context.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)   # one code point per character
+    split = np.isin(codes, _SPLIT_CODES)
+    starts = ~split & np.concatenate(([True], split[:-1]))
+    return _WORD.findall(context), np.cumsum(starts, dtype=np.int64) - 1
 
 
 def legacy_span(context: str, answer_text: str, answer_start: int, token_starts: np.ndarray,
@@ -64,10 +57,17 @@ def improve_span(tokens: list[str], first: int, last: int, answer_tokens: list[s
     """The earliest start, then the latest end, inside [first, last] whose tokens spell the answer's
     tokens; the whole span when none does."""
     target = " ".join(answer_tokens)
+    # the joined text of tokens[s:e+1] is ends[e] - starts[s] characters long, strictly growing with e:
+    # for each start, at most one end has the target's length, so only that one is joined and compared
+    starts, ends, pos = {}, {}, 0
+    for i in range(first, last + 1):
+        starts[i] = pos
+        pos += len(tokens[i]) + 1
+        ends[pos - 1] = i
     for s in range(first, last + 1):
-        for e in range(last, s - 1, -1):
-            if " ".join(tokens[s:e + 1]) == target:
-                return s, e
+        e = ends.get(starts[s] + len(target))
+        if e is not None and e >= s and " ".join(tokens[s:e + 1]) == target:
+            return s, e
     return first, last
 
 

@@ -1,5 +1,6 @@
 """What the tests, benchmarks and studies share and the product does not use: the tiny offline experiment they
-start from, a sink that keeps everything in lists, and a checkpoint written in one call."""
+start from, a sink that keeps everything in lists (and one that stops at a step), and a checkpoint written in
+one call."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ class MemorySink(NullSink):
 
     def series(self, key):
         return [(s, v[key]) for s, v in self.metrics if key in v]
+
+
+class StopAtStep(MemorySink):
+    """A memory sink that asks training to stop once it has reported `step` (a cancel at a known step)."""
+
+    def __init__(self, step: int):
+        super().__init__()
+        self.stop_step, self.step = step, 0
+
+    def progress(self, step, total, epoch):
+        self.step = step
+
+    def should_stop(self):
+        return self.step >= self.stop_step
 
 
 def save_checkpoint(output_dir: Path, model, tokenizer, optimizer, scheduler, counters: dict, teacher=None,

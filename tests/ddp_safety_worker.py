@@ -13,22 +13,10 @@ from engine.features import tokenize
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import tokenizer_texts, training_records
 from engine.sink import NullSink
-from engine.testing import MemorySink
+from engine.testing import StopAtStep
 from engine.train import train
 from engine.train.loop import make_accelerator
 from tests.helpers import tiny_config
-
-
-class StopAtStep(MemorySink):
-    def __init__(self, step):
-        super().__init__()
-        self.stop_step, self.step = step, 0
-
-    def progress(self, step, total, epoch):
-        self.step = step
-
-    def should_stop(self):
-        return self.step >= self.stop_step
 
 
 def first(feats, n):

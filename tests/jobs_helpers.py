@@ -2,13 +2,14 @@
 through the CLI, waits on a run's status, and the rows a run wrote. A helpers module, not a test module: test
 modules never import each other. The `env` fixture is in tests/conftest.py."""
 
+import json
 import os
 import signal
-import sqlite3
 import time
 
 import tomli_w
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from db import Store
 from engine.cli import main
@@ -82,24 +83,38 @@ def baseline_rows(tmp_path_factory, every: int) -> dict:
     return _BASELINES[every]
 
 
+def plain(value):
+    """A column's value as SQLite and PostgreSQL both give it: JSON columns come back as text from one and
+    parsed from the other."""
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
 def rows(store, run_id):
-    """Everything a run wrote, per table, as sorted tuples (paths relative to the run's folder)."""
+    """Everything a run wrote, per table, as sorted tuples (paths relative to the run's folder), on any database."""
     out_dir = store.get_run(run_id)["output_dir"]
-    con = sqlite3.connect(store.url.split(":///", 1)[1])
-    q = lambda sql: sorted(con.execute(sql, (run_id,)).fetchall())
-    result = {
-        "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} "
-                    "AND key NOT LIKE 'sys%'"),
-        "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = ?"),
-        "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = ?"),
-        "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell WHERE run_id = ?"),
-        "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
-                     q("SELECT kind, path, step FROM artifact WHERE run_id = ?")],
-        "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM metric_summary "
-                            f"WHERE run_id = ? AND key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"),
-    }
-    con.close()
-    return result
+    skip = f"key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"
+    with store.engine.connect() as conn:
+        def q(sql):
+            found = conn.execute(text(sql), {"r": run_id}).fetchall()
+            return sorted(tuple(plain(v) for v in row) for row in found)
+        return {
+            "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = :r AND {skip}"),
+            "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = :r"),
+            "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = :r"),
+            "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell "
+                           "WHERE run_id = :r"),
+            "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
+                         q("SELECT kind, path, step FROM artifact WHERE run_id = :r")],
+            "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM "
+                                f"metric_summary WHERE run_id = :r AND {skip}"),
+        }
 
 
 def assert_same_rows(a: dict, b: dict):

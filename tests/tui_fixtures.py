@@ -83,6 +83,15 @@ def runs_loaded(app) -> bool:
     return isinstance(screen, RunsScreen) and bool(screen.total) and screen.query_one(RunsTable).row_count > 0
 
 
+async def pushed_form(pilot):
+    """The new-experiment form pushed on the app, once it is on top and laid out."""
+    from xlqa_tui.screens.new_experiment import NewExperimentScreen
+    pilot.app.push_screen(NewExperimentScreen())
+    await until(pilot, lambda: isinstance(pilot.app.screen, NewExperimentScreen), "the form")
+    await settled(pilot)
+    return pilot.app.screen
+
+
 async def settled(pilot) -> None:
     """No worker running and no message pending (twice: a worker's result may start another worker)."""
     for _ in range(2):

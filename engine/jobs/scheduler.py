@@ -3,7 +3,7 @@ whose worker is gone or silent `lost` (engine.jobs.liveness), fails runs whose d
 when the queue is empty. At most one scheduler per database: it holds a lease row and stops scheduling the
 moment it loses it.
 
-    python -m engine.jobs.scheduler --db URL [--cpu-slots 1] [--poll 1.0]
+    python -m engine.jobs.scheduler --db URL [--cpu-slots 1] [--poll 1.0]   (or XLQA_CPU_SLOTS, XLQA_SCHEDULER_POLL_S)
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
     ap.add_argument("--cpu-slots", type=int, default=int(os.environ.get("XLQA_CPU_SLOTS", "1")))
-    ap.add_argument("--poll", type=float, default=1.0)
+    ap.add_argument("--poll", type=float, default=float(os.environ.get("XLQA_SCHEDULER_POLL_S", "1.0")))
     args = ap.parse_args(argv)
     Scheduler(Store(args.db), args.cpu_slots, args.poll).loop()
 

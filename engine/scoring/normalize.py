@@ -15,10 +15,13 @@ import unicodedata
 from functools import lru_cache
 
 SQUAD_PUNCT = frozenset(string.punctuation)
-# The official script scans range(sys.maxunicode): the last code point is excluded, as there.
-MLQA_PUNCT = frozenset(
-    chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")
-) | SQUAD_PUNCT
+
+
+def is_mlqa_punct(ch: str) -> bool:
+    """The official script's set: every code point of category P* below sys.maxunicode (it scans
+    range(sys.maxunicode), so the last one is excluded) and ASCII punctuation. Asked per character rather
+    than built as a set: scanning 1.1M code points costs ~0.7 s at every import."""
+    return ch in SQUAD_PUNCT or (ord(ch) < sys.maxunicode and unicodedata.category(ch).startswith("P"))
 
 _ARTICLES = {
     "en": re.compile(r"\b(a|an|the)\b"),
@@ -45,7 +48,7 @@ def mixed_segmentation(text: str) -> list[str]:
     tokens: list[str] = []
     pending = ""
     for ch in text:
-        if _CJK.search(ch) or ch in MLQA_PUNCT:
+        if _CJK.search(ch) or is_mlqa_punct(ch):
             if pending:
                 tokens.extend(pending.split())
                 pending = ""
@@ -61,7 +64,7 @@ def mlqa_normalize(s: str, lang: str) -> str:
     if lang not in _ARTICLES:
         raise ValueError(f"MLQA scoring has no rules for language {lang!r}; "
                          f"use one of {', '.join(sorted(_ARTICLES))} or --metric squad")
-    s = "".join(ch for ch in s.lower() if ch not in MLQA_PUNCT)
+    s = "".join(ch for ch in s.lower() if not is_mlqa_punct(ch))
     if (articles := _ARTICLES[lang]) is not None:
         s = articles.sub(" ", s)
     tokens = s.split() if lang in WHITESPACE_LANGS else mixed_segmentation(s)

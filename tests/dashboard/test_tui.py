@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import add_compared_run, filled_store, runs_loaded, screen_text, settled, until
+from tests.tui_fixtures import add_compared_run, filled_store, pushed_form, runs_loaded, screen_text, settled, until
 from xlqa_tui.app import XlqaApp, main as xlqa_main
 from xlqa_tui.screens.compare import CompareScreen
 from xlqa_tui.screens.confirm import ConfirmScreen
@@ -37,6 +37,24 @@ def highlighted(app) -> str:
     """The command palette's highlighted hit, lower case ('' while it has none)."""
     hits = app.screen.query_one(CommandList)
     return "" if hits.highlighted is None else str(hits.get_option_at_index(hits.highlighted).prompt).lower()
+
+
+async def run_command(pilot, app, words: str, screen: type):
+    """Open the command palette, enter `words`, wait for them to be its highlighted hit, run it, and wait for
+    `screen` to open. The words go in as one value: a key press waits for the app to idle (~40 ms a key)."""
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    app.screen.query_one(CommandInput).value = words
+    await until(pilot, lambda: highlighted(app).startswith(words), "the palette's hit")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, screen), f"the {screen.__name__}")
+
+
+async def open_form(pilot, app):
+    """`n` on the runs screen: wait for the new-experiment form and for its layout to settle."""
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+    await settled(pilot)
 
 
 def status_line(app) -> str:
@@ -83,14 +101,35 @@ async def test_score_column_status_width_and_footer_at_80x24(store):
             assert key in footer()
 
 
-async def test_new_metric_rows_appear_live(store):
+@pytest.mark.parametrize("size, experiment, point", [((160, 48), "sweep-lr", "lr=0.001 s=1"),
+                                                      ((80, 24), "sweep-lr lr=0.001 s=1", None)],
+                         ids=["wide", "compact"])
+async def test_a_sweep_run_shows_its_grid_point_compactly_on_one_line(tmp_path, size, experiment, point):
+    """The wide table has a point column; the compact one puts the point after the sweep's name."""
+    from db import Store
+    from engine.config import ExperimentConfig
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    grid = "train.learning_rate=0.001 train.seed=1"
+    cfg = {**ExperimentConfig().to_dict(), "sweep": "sweep-lr", "grid_point": grid}
+    store.create_run(store.create_experiment(f"sweep-lr {grid}"), "distill", cfg, output_dir="/nonexistent/s")
+    app = XlqaApp(store)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: runs_loaded(app), "the runs list")
+        table = app.screen.query_one(RunsTable)
+        assert str(table.get_cell("1", "experiment")) == experiment
+        assert (str(table.get_cell("1", "point")) if "point" in table.columns else None) == point
+
+
+async def test_new_metric_rows_appear_live(store, monkeypatch):
+    from xlqa_tui.screens import runs as runs_screen
+    monkeypatch.setattr(runs_screen, "REFRESH_S", 0.2)        # the same timer, sooner
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
         from db.models import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
-        cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))
-        await until(pilot, lambda: cell("status") == "running", "the periodic refresh (every 1.5 s)")
+        cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))   # by key: columns move
+        await until(pilot, lambda: cell("status") == "running", "the periodic refresh")
         assert cell("status") == "running" and "25%" in cell("progress")
 
 
@@ -161,19 +200,9 @@ async def test_the_command_palette_has_the_apps_commands(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"open run 2")
-        await until(pilot, lambda: highlighted(app).startswith("open run 2"), "the palette's hit")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen), "the run's screen")
+        await run_command(pilot, app, "open run 2", RunDetailScreen)
         assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == 2
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"new exp")
-        await until(pilot, lambda: highlighted(app).startswith("new exp"), "the palette's hit")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
+        await run_command(pilot, app, "new exp", NewExperimentScreen)
         assert isinstance(app.screen, NewExperimentScreen)
 
 
@@ -185,9 +214,7 @@ async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         assert isinstance(app.screen, NewExperimentScreen)
         form = app.screen
         assert "model.init_from" in str(form.query_one("#error-model-init_from").render())   # no teacher: not valid
@@ -219,10 +246,7 @@ async def test_launch_from_the_form_creates_jobs(store, monkeypatch):
 async def test_the_form_refuses_no_language_and_empty_numbers(store):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(NewExperimentScreen())
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
-        form = app.screen
+        form = await pushed_form(pilot)
         form.query_one("#f-model-name").value = "tiny-bert:32:1"
         for box in form.query("#languages GlyphCheckbox"):
             box.value = False
@@ -261,15 +285,11 @@ async def test_esc_asks_before_discarding_edits_and_ctrl_t_saves(store, tmp_path
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         await pilot.press("escape")                                     # nothing edited: straight back
         await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs screen")
         assert isinstance(app.screen, RunsScreen)
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, NewExperimentScreen), "the form")
-        await settled(pilot)
+        await open_form(pilot, app)
         name = app.screen.query_one("#f-name")
         name.focus()
         name.value = "saved one"

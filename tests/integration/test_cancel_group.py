@@ -3,10 +3,12 @@ import subprocess
 import time
 
 import psutil
+import pytest
 
 from engine.jobs.control import terminate_worker
 
 
+@pytest.mark.slow  # real processes
 def test_cancel_signals_every_process_of_the_group():
     leader = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & wait"], start_new_session=True)
     try:

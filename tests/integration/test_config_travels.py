@@ -104,25 +104,25 @@ async def test_the_forms_selects_are_the_configs_choices_and_its_launch_runs_the
     from db.store import Store
     from engine.config import field_meta
     from xlqa_tui.app import XlqaApp
-    from xlqa_tui.screens.new_experiment import NewExperimentScreen, field_id
+    from tests.tui_fixtures import pushed_form, settled, until
+    from xlqa_tui.screens.new_experiment import field_id
     store = Store(f"sqlite:///{tmp_path / 'tui.db'}")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train-en.json").write_text("{not json", encoding="utf-8")
     app = XlqaApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(NewExperimentScreen())
-        await pilot.pause(0.5)
-        form = app.screen
+        form = await pushed_form(pilot)
         choices = {k: m["choices"] for k, m in field_meta().items() if m.get("choices")}
         for key, options in choices.items():
             select = form.query_one(f"#{field_id(key)}", Select)
             assert tuple(value for _, value in select._options if value is not Select.BLANK) == options
         form.query_one("#f-model-name").value = "tiny-bert:32:1"
         form.query_one("#f-data-train").value = str(tmp_path / "data")  # exists: valid as typed
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert form.validate()
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "nothing was queued" in str(form.query_one("#form-status").render()),
+                    "the pre-queue check's refusal")
         assert "nothing was queued" in str(form.query_one("#form-status").render())
         assert "data.train" in str(form.query_one("#form-status").render())
     assert store.list_runs() == []

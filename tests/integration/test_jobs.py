@@ -165,14 +165,17 @@ def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("XLQA_SQLITE_BUSY_MS", "200")
     ids = launch(slow_config(tmp_path, "kill"))
     wait_until(lambda: store.get_run(ids[1])["step"] >= 10, what="step 10")
+    worker_log = Path(store.get_run(ids[1])["output_dir"]) / "worker.log"
     locker = sqlite3.connect(store.url.split(":///", 1)[1], isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
-    time.sleep(4)
-    locker.execute("COMMIT")
-    locker.close()
+    try:                                    # held until a flush has failed on it (the store cannot be read now)
+        wait_until(lambda: "store flush failed, will retry" in worker_log.read_text(), timeout=60,
+                   what="a flush that fails on the lock")
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
     assert wait_for(store, ids[1], TERMINAL)["status"] == "done"
-    log = (Path(store.get_run(ids[1])["output_dir"]) / "worker.log").read_text()
-    assert "store flush failed, will retry" in log
+    assert "store flush failed, will retry" in worker_log.read_text()
     assert_same_rows(baseline, rows(store, ids[1]))
 
 

@@ -7,7 +7,6 @@ warning (SIGUSR2, slurm.warning_s before the limit) comes within its next time-l
 then gives the requeued job its limit back (a requeued job keeps the limit it had) and lets it start at
 once (Slurm holds a requeued job for 2 minutes)."""
 
-import json
 import math
 import os
 import shutil
@@ -29,7 +28,7 @@ from engine.jobs.launch import ensure_scheduler
 from engine.jobs.liveness import holder_alive
 from engine.jobs.slurm_entry import node_command
 from engine.jobs.slurm_state import job_states
-from tests.jobs_helpers import TERMINAL, THROUGHPUT, assert_same_rows, launch, wait_for, wait_until, write_config
+from tests.jobs_helpers import TERMINAL, assert_same_rows, launch, rows, wait_for, wait_until, write_config
 
 REQUIRE = os.environ.get("XLQA_REQUIRE_SLURM", "") not in ("", "0")
 PARTITION = os.environ.get("XLQA_TEST_SLURM_PARTITION", "")
@@ -106,43 +105,6 @@ class Trace:
 
     def __str__(self):
         return " -> ".join(f"{s}/{j or '-'}" for s, j in self.seen)
-
-
-def plain(value):
-    """A column's value as SQLite and PostgreSQL both give it: JSON columns come back as text from one and
-    parsed from the other."""
-    if isinstance(value, memoryview):
-        return bytes(value)
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
-
-
-def rows(url, run_id):
-    """Everything a run wrote, per table, as sorted tuples (tests/jobs_helpers.py rows, on any database)."""
-    engine = create_engine(url)
-    out_dir = Store(url).get_run(run_id)["output_dir"]
-    with engine.connect() as conn:
-        def q(sql):
-            found = conn.execute(text(sql), {"r": run_id}).fetchall()
-            return sorted(tuple(plain(v) for v in row) for row in found)
-        skip = f"key NOT IN {THROUGHPUT + ('',)} AND key NOT LIKE 'sys%'"
-        result = {
-            "metric": q(f"SELECT key, context, step, value FROM metric WHERE run_id = :r AND {skip}"),
-            "histogram": q("SELECT key, step, generation, counts, percentiles FROM histogram WHERE run_id = :r"),
-            "pair_stat": q("SELECT generation, key, lang_q, lang_c, mean, n FROM pair_stat WHERE run_id = :r"),
-            "eval_cell": q("SELECT step, checkpoint, suite, lang_q, lang_c, n, exact_match, f1 FROM eval_cell "
-                           "WHERE run_id = :r"),
-            "artifact": [(k, os.path.relpath(p, out_dir), s) for k, p, s in
-                         q("SELECT kind, path, step FROM artifact WHERE run_id = :r")],
-            "metric_summary": q("SELECT key, context, last_step, last_value, best_value, best_step FROM "
-                                f"metric_summary WHERE run_id = :r AND {skip}"),
-        }
-    engine.dispose()
-    return result
 
 
 def test_an_experiment_runs_on_slurm_end_to_end_and_its_jobs_see_their_slurm_variables(cluster):
@@ -286,10 +248,10 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     assert result.exit_code == 0, result.output
     base_store = Store(str(base / "xlqa.db"))
     base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
-    resumed = rows(store.url, train)
+    resumed = rows(store, train)
     # the checkpoint written at the warning is one more artifact row than an uninterrupted run has, unless the
     # warning fell on a periodic checkpoint's step; every other row must be equal
-    baseline = rows(base_store.url, base_train["id"])
+    baseline = rows(base_store, base_train["id"])
     if ("checkpoint", "checkpoint", stopped) not in baseline["artifact"]:
         resumed["artifact"].remove(("checkpoint", "checkpoint", stopped))
     counts = assert_same_rows(baseline, resumed)

@@ -63,6 +63,7 @@ def test_training_with_groups_matches_accumulation(tmp_path):
     def cfg_of(batch, accum, group):
         return tiny_config("distill", train={"epochs": 1, "batch_size": batch, "grad_accum": accum, "max_steps": 2,
                                              "log_every": 1}, distill={"coef_group": group},
+                           data={"synthetic_paragraphs": 10},  # 120 features: 2 steps read 32, the teacher reads all
                            eval={"dev": "", "suites": []})
     cfg = cfg_of(8, 2, 0)
     model, tok = load_model_and_tokenizer(cfg.model.name, tokenizer_texts(cfg), seed=0, vocab_size=cfg.model.vocab_size)

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import random
 
 import pytest
 
@@ -88,6 +89,15 @@ def test_tightening_takes_the_earliest_start_then_the_longest_end():
     assert improve_span(tokens, 0, 5, ["b", "c"]) == (1, 2)
     assert improve_span(tokens, 2, 5, ["b", "c"]) == (3, 4)
     assert improve_span(tokens, 0, 5, ["x"]) == (0, 5)                     # not found: the whole span
+    assert improve_span(["b", "", "c", "b c"], 0, 3, ["b", "c"]) == (3, 3)  # the joined text decides, as in 4.21
+    rng = random.Random(0)
+    for _ in range(300):                                                 # the 4.21 double loop, by brute force
+        toks = [rng.choice(["a", "b", "ab", "", "a b"]) for _ in range(rng.randint(1, 9))]
+        first = rng.randrange(len(toks))
+        last, answer = rng.randrange(first, len(toks)), [rng.choice(["a", "b", "ab"]) for _ in range(rng.randint(1, 3))]
+        expected = next(((s, e) for s in range(first, last + 1) for e in range(last, s - 1, -1)
+                         if " ".join(toks[s:e + 1]) == " ".join(answer)), (first, last))
+        assert improve_span(toks, first, last, answer) == expected, (toks, first, last, answer)
     words, char_to_word = whitespace_words("ab  c\u202fd\xa0e")             # U+202F splits, NBSP does not
     assert words == ["ab", "c", "d\xa0e"] and list(char_to_word) == [0, 0, 0, 0, 1, 1, 2, 2, 2]
 

@@ -11,7 +11,7 @@ from engine.features import tokenize
 from engine.losses import distillation_loss
 from engine.modeling import load_model_and_tokenizer
 from engine.pipeline import run_stage, tokenizer_texts, training_records
-from engine.testing import MemorySink
+from engine.testing import MemorySink, StopAtStep
 from engine.train.loop import Cancelled
 from engine.train.teacher_cache import compute_teacher, masked_logits
 from tests.helpers import tiny_config
@@ -71,18 +71,6 @@ def test_cached_teacher_equals_on_the_fly_teacher(mode):
         assert compact["loss"].item() == pytest.approx(live["loss"].item(), rel=2e-3)
 
 
-class StopAt(MemorySink):
-    def __init__(self, step):
-        super().__init__()
-        self.stop_step, self.step = step, 0
-
-    def progress(self, step, total, epoch):
-        self.step = step
-
-    def should_stop(self):
-        return self.step == self.stop_step
-
-
 @pytest.mark.slow  # trains for a while
 def test_resume_continues_exactly(tmp_path):
     """Cancel mid-epoch in generation 1 of a distill run, resume: same weights as the uninterrupted run."""
@@ -91,7 +79,7 @@ def test_resume_continues_exactly(tmp_path):
     from engine.train import train
     full = train(cfg, copy.deepcopy(model), tok, feats, tmp_path / "full")
     steps_per_epoch = full.global_step // 2
-    sink = StopAt(steps_per_epoch + 2)
+    sink = StopAtStep(steps_per_epoch + 2)
     with pytest.raises(Cancelled):
         train(cfg, copy.deepcopy(model), tok, feats, tmp_path / "cut", sink=sink)
     resumed = train(cfg, copy.deepcopy(model), tok, feats, tmp_path / "cut", resume_from=tmp_path / "cut" / "checkpoint")

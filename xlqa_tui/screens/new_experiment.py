@@ -81,7 +81,10 @@ class NewExperimentScreen(Screen):
         self.config: ExperimentConfig | None = None
         self.meta = field_meta()  # help as tooltips, choices as selects: the config's own metadata
         self.tabs = config_fields()
-        self.initial: list[str] | None = None
+        self.initial: dict | None = None
+        self.checked: dict | None = None  # the values the last validate() read
+        self.inputs: dict = {}            # dotted key (or "lang-xx") -> its widget, found once at mount
+        self.shown_errors: list[Static] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,11 +120,15 @@ class NewExperimentScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = "xlqa · new experiment"
+        # one walk of the tree, not a query per field per keystroke (values() runs on every change)
+        keys = [key for fields in self.tabs.values() for key, _ in fields if key != "data.languages"]
+        self.inputs = {key: self.query_one(f"#{field_id(key)}") for key in keys}
+        self.inputs.update({f"lang-{lang}": self.query_one(f"#lang-{lang}", GlyphCheckbox) for lang in ALL_LANGUAGES})
         self.validate()
         self.initial = self.values()
 
     def value_of(self, key: str):
-        widget = self.query_one(f"#{field_id(key)}")
+        widget = self.inputs.get(key) or self.query_one(f"#{field_id(key)}")
         if isinstance(widget, (GlyphCheckbox, Select)):
             return widget.value
         return widget.value.strip()
@@ -130,7 +137,7 @@ class NewExperimentScreen(Screen):
         """Every field by its dotted key, as typed; an empty field stays empty (never silently the default)."""
         out = {key: self.value_of(key) for fields in self.tabs.values() for key, _ in fields
                if key not in ("devices", "data.languages")}
-        out["data.languages"] = [lang for lang in ALL_LANGUAGES if self.query_one(f"#lang-{lang}", GlyphCheckbox).value]
+        out["data.languages"] = [lang for lang in ALL_LANGUAGES if self.inputs[f"lang-{lang}"].value]
         return out
 
     def problems(self, cfg: ExperimentConfig) -> dict[str, str]:
@@ -146,12 +153,14 @@ class NewExperimentScreen(Screen):
         return found
 
     def validate(self) -> bool:
-        for err in self.query(".field-error"):
+        for err in self.shown_errors:                   # clear only what the last check showed
             err.update("")
             err.display = False
+        self.shown_errors = []
         status = self.query_one("#form-status", Static)
+        self.checked = self.values()
         try:
-            self.config = from_form(_without_tables(self.base), self.values())
+            self.config = from_form(_without_tables(self.base), self.checked)
             problems = self.problems(self.config)
         except (ConfigError, ValueError) as e:
             self.config, problems = None, {}
@@ -164,6 +173,7 @@ class NewExperimentScreen(Screen):
                 err = self.query_one(f"#error-{key.replace('.', '-')}", Static)
                 err.update(f"✗ {text}")
                 err.display = True
+                self.shown_errors.append(err)
         if problems:
             where = ", ".join(sorted({self.tab_of(k) for k in problems if k}))
             status.update(f"✗ {next(iter(problems.values()))}" + (f"  (tab: {where})" if where else ""))
@@ -178,7 +188,8 @@ class NewExperimentScreen(Screen):
     @on(Select.Changed)
     @on(GlyphCheckbox.Changed)
     def field_changed(self) -> None:
-        if self.initial is not None:
+        # every field posts a Changed as it mounts: those change nothing, so they cost a read, not a check
+        if self.initial is not None and self.values() != self.checked:
             self.validate()
 
     def action_launch(self) -> None:

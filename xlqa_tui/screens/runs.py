@@ -18,6 +18,7 @@ from xlqa_tui.widgets.runs_table import RunsTable
 SORTS = ["id", "started", "best", "status", "kind", "experiment"]
 STATUS_FILTERS = [(), LIVE, ("done",), UNFINISHED]
 PAGE = 200
+REFRESH_S = 1.5  # at most ~1 refresh a second: tmux does not flicker
 
 
 class RunsScreen(Screen):
@@ -48,7 +49,7 @@ class RunsScreen(Screen):
         self.title = "xlqa · runs"
         self.query_one(RunsTable).focus()
         self.refresh_runs()
-        self.set_interval(1.5, self.refresh_runs)  # at most ~1 refresh a second: tmux does not flicker
+        self.set_interval(REFRESH_S, self.refresh_runs)
 
     @work(thread=True, exclusive=True, group="runs")
     def refresh_runs(self) -> None:

@@ -1,6 +1,6 @@
-"""The runs table: status, an alert badge (warnings and errors raised), a progress bar and ETA, key
-hyperparameters and the G-XLT F1 a user looks for.
-At 100 columns or fewer it drops the hyperparameters and start time and narrows the rest, so the score
+"""The runs table: status, an alert badge (warnings and errors raised), a progress bar and ETA, a sweep run's
+grid point, key hyperparameters and the G-XLT F1 a user looks for. At 100 columns or fewer it drops the
+hyperparameters and start time, puts the grid point after the sweep's name and narrows the rest, so the score
 always shows at 80x24."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from textual.widgets import DataTable
 from engine.analysis.runs import ALERT_COLORS, STATUS_COLORS, run_row
 
 # (key, label, width in the wide layout, width in the compact one; 0: left out)
-COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 28, 20), ("kind", "kind", 8, 8),
-           ("status", "status", 9, 9), ("alerts", "!", 3, 3), ("progress", "progress", 22, 11), ("hparams", "T/ntl/w", 16, 0),
+COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 24, 20), ("point", "point", 14, 0),
+           ("kind", "kind", 8, 8), ("status", "status", 9, 9), ("alerts", "!", 3, 3), ("progress", "progress", 22, 11),
+           ("hparams", "T/ntl/w", 16, 0),
            ("score", "G-XLT F1", 8, 8), ("started", "started", 11, 0)]
 
 
@@ -35,10 +36,11 @@ def progress_text(run: dict, compact: bool = False) -> Text:
 
 
 def row_cells(run: dict, compact: bool) -> dict:
-    """The text of engine.analysis.runs.run_row, with the dashboard's styles and progress bar."""
+    """The text of engine.analysis.runs.run_row (a sweep run: the sweep's name and the compact grid point),
+    with the dashboard's styles and progress bar."""
     row = run_row(run)
-    # the full name: a narrow column ellipsizes it, and the dashboard has no grid point column
-    return {**row, "experiment": Text(run["experiment"], no_wrap=True, overflow="ellipsis"),
+    name = f"{row['experiment']} {row['point']}".strip() if compact else row["experiment"]  # no point column
+    return {**row, "experiment": Text(name, no_wrap=True, overflow="ellipsis"),
             "status": Text(row["status"], style=STATUS_COLORS.get(row["status"], "")),
             "alerts": Text(row["alerts"], style=ALERT_COLORS.get(run.get("alert_level"), "")),
             "progress": progress_text(run, compact), "score": Text(row["score"], justify="right")}
