@@ -6,12 +6,10 @@ from __future__ import annotations
 from sqlalchemy import column, func, or_, select, table
 
 from db.configs import full_config, with_full_configs
+from db.states import COST_TOTALS
 from db.models import (Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
                        Run, RunCost, as_dict)
 
-# a run's cost totals over its attempts, as v_runs computes them (0008_run_cost): one definition, read here
-COST_TOTALS = ("wall_s", "device_s", "featurize_s", "teacher_s", "train_s", "eval_s", "peak_device_gb",
-               "peak_host_gb", "train_features", "optimizer_steps", "cost_attempts")
 V_RUNS = table("v_runs", column("run_id"), *(column(c) for c in COST_TOTALS))
 
 

@@ -8,6 +8,10 @@ LIVE = ("queued", "running")                   # a worker will still write
 UNFINISHED = ("failed", "lost", "cancelled")   # ended without finishing: a run that depends on one never starts
 RESUMABLE = UNFINISHED                         # what `resume` queues again
 ENDED = ("done", *UNFINISHED)                  # no worker will write again
+# a run's cost totals over its attempts, the cost columns of v_runs (0008_run_cost): constants here, so that
+# the CLI's --help and list keys need no SQLAlchemy import
+COST_TOTALS = ("wall_s", "device_s", "featurize_s", "teacher_s", "train_s", "eval_s", "peak_device_gb",
+               "peak_host_gb", "train_features", "optimizer_steps", "cost_attempts")
 PROGRESS_ORDER = ("done", "running", "queued", "failed", "lost", "cancelled")  # how a sweep's progress reads
 
 # Alerts: what needs the user, by kind, each with its one level (the alert table's CHECK constraints, the CLI's

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from db.reads import COST_TOTALS
-from db.states import RUN_STATUSES
+from db.states import COST_TOTALS, RUN_STATUSES
 from engine.cli.base import (CONTEXT, InputError, db_option, echo_json, fail_on_bad_input, get_run_or_fail, jsonable,
                              load_config, main, open_store)
 from engine.jobs.executors import EXECUTORS

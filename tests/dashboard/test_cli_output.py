@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from db.reads import COST_TOTALS
+from db.states import COST_TOTALS
 from engine.cli import main
 from engine.data import fetch as fetch_module
 from engine.data.errors import DataError
