@@ -564,8 +564,9 @@ def _shown(app) -> bool:
         return bool(screen.data)
     if isinstance(screen, MatrixScreen):
         return screen.query_one(MatrixTable).row_count > 0
-    if isinstance(screen, CompareScreen):  # the paired test runs in a worker
-        return str(screen.query_one("#compare-significance").get_row_at(0)[0]) != "…"
+    if isinstance(screen, CompareScreen):  # the paired test runs in a worker; its columns widen a refresh later
+        return (str(screen.query_one("#compare-significance").get_row_at(0)[0]) != "…"
+                and screen_text(app).count("[+0.00, +0.00]") == 3)          # all three views drawn uncut
     return True
 
 
