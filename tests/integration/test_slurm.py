@@ -231,7 +231,8 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     # its own limit again, and no wait: Slurm holds a requeued job for 2 minutes before it may start
     subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=10", "StartTime=now"], check=True)
     done = trace.until(lambda r: r["status"] in TERMINAL, timeout=300, what="the end")
-    assert done["status"] == "done" and done["external_id"] == job and done["attempt"] == 1
+    assert done["status"] == "done" and done["external_id"] == job and done["attempt"] == 1, (  # say why, if not
+        done["status"], store.get_run(train)["error"], store.get_run(train)["hint"])
     log = CliRunner().invoke(main, ["logs", str(train)]).output
     assert "resuming from" in log
     # the same config, uninterrupted, in this process (the worker's thread count: float sums depend on it)
