@@ -27,6 +27,15 @@ def write_config(tmp_path, name, stage="distill", **sections):
     return path
 
 
+def bad_offset_data(tmp_path):
+    """A folder with one valid SQuAD file whose answer offset is wrong: its sample run fails in the worker."""
+    path = tmp_path / "bad" / "xquad.en.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "Ana was born in Paris.", "qas": [
+        {"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 3}]}]}]}]}))
+    return path.parent
+
+
 def slow_config(tmp_path, name, paragraphs=100, **train):
     """A distill run of two generations, ~4 s an epoch on a 2-core CPU: wide enough to kill at a chosen phase."""
     return write_config(tmp_path, name, data={"synthetic_paragraphs": paragraphs}, model={"name": "tiny-bert:128:2"},

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.jobs_helpers import TERMINAL, launch, slow_config, wait_for, wait_until, write_config
+from tests.jobs_helpers import TERMINAL, bad_offset_data, launch, slow_config, wait_for, wait_until, write_config
 
 
 def alerts_of(run_id=None) -> list[dict]:
@@ -50,11 +50,8 @@ def test_a_nan_loss_stops_the_run_and_is_posted(env, webhook, monkeypatch):
 @pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_failed_run_alerts_once_and_its_dependents_stay_quiet(env):
     tmp_path, store = env
-    bad = tmp_path / "bad" / "xquad.en.json"   # valid JSON, a wrong answer offset: fails in the worker
-    bad.parent.mkdir()
-    bad.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "Ana was born in Paris.", "qas": [
-        {"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 3}]}]}]}]}))
-    ids = launch(write_config(tmp_path, "bad", data={"train": str(bad.parent), "languages": ["en"], "ntl": 0}))
+    ids = launch(write_config(tmp_path, "bad", data={"train": str(bad_offset_data(tmp_path)), "languages": ["en"],
+                                                     "ntl": 0}))
     for run_id in ids:
         assert wait_for(store, run_id, TERMINAL)["status"] == "failed"
     alerts = alerts_of()

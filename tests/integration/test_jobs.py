@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from tests.helpers import tiny_config
-from tests.jobs_helpers import (TERMINAL, assert_same_rows, baseline_rows, kill_worker, launch, rows, slow_config,
+from tests.jobs_helpers import (TERMINAL, assert_same_rows, bad_offset_data, baseline_rows, kill_worker, launch, rows, slow_config,
                                 wait_for, wait_until, write_config)
 
 # --- the queue ---------------------------------------------------------------------------------------
@@ -25,10 +25,7 @@ from tests.jobs_helpers import (TERMINAL, assert_same_rows, baseline_rows, kill_
 @pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_launch_runs_the_queue_and_a_failure_does_not_stop_it(env):
     tmp_path, store = env
-    bad_file = tmp_path / "bad" / "xquad.en.json"   # valid JSON, a wrong answer offset: fails in the worker
-    bad_file.parent.mkdir()
-    bad_file.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "Ana was born in Paris.", "qas": [
-        {"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 3}]}]}]}]}))
+    bad_file = bad_offset_data(tmp_path) / "xquad.en.json"
     bad = launch(write_config(tmp_path, "bad-data", data={"train": str(bad_file.parent), "languages": ["en"], "ntl": 0}))
     good = launch(write_config(tmp_path, "good", train={"epochs": 1}))
     failed = wait_for(store, bad[0], TERMINAL)
