@@ -1,6 +1,7 @@
 """One stage of an experiment, top to bottom: data -> sampling -> features -> model -> train -> evaluate.
 
 Called by the worker process, by `xlqa-run run` and by tests; everything it measures leaves through the sink.
+torch and transformers are imported by the stages that use them: a sample job runs without them.
 """
 
 from __future__ import annotations
@@ -15,16 +16,11 @@ from engine.data import load_path, load_source
 from engine.data.loaders import read_json
 from engine.data.offsets import require_spans
 from engine.data.records import to_squad_json, write_json
-from engine.evaluate import cell_rows, decoding, eval_autocast, evaluate_suite, suite_records
-from engine.features import tokenize
-from engine.modeling import load_model_and_tokenizer, parse_tiny
 from engine.naming import slug
 from engine.sampling import pair_counts, sample_cross_lingual
 from engine.scoring.summary import summarize
 from engine.sink import MetricSink, NullSink
 from engine.synthetic import generate
-from engine.train import train
-from engine.train.loop import make_accelerator
 
 
 @dataclass
@@ -94,6 +90,7 @@ def cap_by_question(records: list[dict], cap: int, seed: int) -> list[dict]:
 
 def dev_records(cfg: ExperimentConfig, suite: str | None = None, trained_qids=frozenset(), xlt_only: bool = False):
     """A suite's cells without the questions trained on (and their paragraphs)."""
+    from engine.evaluate import suite_records
     e = cfg.eval
     suite = suite or e.dev
     return suite_records(suite, e.languages_of(suite, xlt_only), e.data_dir, e.max_per_cell, e.subset_seed,
@@ -163,6 +160,10 @@ def run_train(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | 
               provenance: dict | None = None):
     """Job 2: teacher or distill training with dev evaluation and best-checkpoint selection. provenance: what
     the launcher knows (run id, git commit, versions), written with the config into every published folder."""
+    from engine.features import tokenize
+    from engine.modeling import load_model_and_tokenizer, parse_tiny
+    from engine.train import train
+    from engine.train.loop import make_accelerator
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,8 @@ def run_evaluate(cfg: ExperimentConfig, model_dir: str | Path, sink: MetricSink 
 
 
 def _evaluate_suites(cfg, model_dir, sink, step, device, trained, output_dir, done, log, cost) -> dict:
+    from engine.evaluate import cell_rows, decoding, eval_autocast, evaluate_suite
+    from engine.modeling import load_model_and_tokenizer
     model, tokenizer = load_model_and_tokenizer(str(model_dir))
     model.to(device)
     final = {}
@@ -250,6 +253,7 @@ def _evaluate_suites(cfg, model_dir, sink, step, device, trained, output_dir, do
 def run_stage(cfg: ExperimentConfig, output_dir: str | Path, sink: MetricSink | None = None,
               resume_from: str | Path | None = None, accelerator=None, provenance: dict | None = None) -> StageResult:
     """All three jobs in this process (the foreground `xlqa-run run`, tests, notebooks)."""
+    from engine.train.loop import make_accelerator
     sink = sink or NullSink()
     output_dir = Path(output_dir)
     if cfg.train.stage == "evaluate":

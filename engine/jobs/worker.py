@@ -40,10 +40,15 @@ EXIT_HANDED_BACK = 75  # checkpointed and handed back to its cluster job, which 
 log = logging.getLogger("xlqa.worker")
 
 
+def non_finite(exc: BaseException) -> bool:
+    """A NaN or inf loss (only training raises it, so a job that never imported training never has one)."""
+    loop = sys.modules.get("engine.train.loop")
+    return loop is not None and isinstance(exc, loop.NonFiniteLoss)
+
+
 def hint_for(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
-    from engine.train.loop import NonFiniteLoss
-    if isinstance(exc, NonFiniteLoss):
+    if non_finite(exc):
         return ("lower train.learning_rate, raise train.warmup_ratio or distill.temperature, clip gradients "
                 "(train.max_grad_norm) or train in fp32/bf16 rather than fp16; then launch again")
     if "out of memory" in text.lower():
@@ -85,22 +90,22 @@ def execute(store: Store, run_id: int, attempt: int | None = None, extra_sink=No
 
 def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_sink) -> str:
     from engine.config import from_dict
+    from engine.data.hub import forget_reads
+    from engine.jobs import notify
+    from engine.jobs.provenance import with_sources_read
+    from engine.jobs.watch import CoefCollapseWatch
     from engine.pipeline import (TRAIN_DATA, load_train_file, run_evaluate, run_sample, run_train, scored_checkpoint,
                                  trained_qids)
-    from engine.train.checkpoint import latest_checkpoint, resume_point
-    from engine.data.hub import forget_reads
-    from engine.jobs.provenance import with_sources_read
-    from engine.train.loop import make_accelerator
-
-    from engine.jobs import notify
-    from engine.jobs.watch import CoefCollapseWatch
-    from engine.train.loop import NonFiniteLoss
     notify.attach(store)
     run = store.get_run(run_id)
     cfg = from_dict(run["config"])
     out = Path(run["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
-    acc = make_accelerator(cfg) if run["kind"] in TRAINING_KINDS else None
+    trains = run["kind"] in TRAINING_KINDS
+    if trains:  # torch only where a model is: a sample job starts in a fraction of the time
+        from engine.train.checkpoint import latest_checkpoint, resume_point
+        from engine.train.loop import make_accelerator
+    acc = make_accelerator(cfg) if trains else None
     main = acc is None or acc.is_main_process
     if main and store_sink is None:
         store_sink = StoreSink(store, run_id, attempt=attempt)
@@ -117,15 +122,15 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
                  os.environ.get("SLURM_NODEID", "?"), os.environ.get("SLURM_NNODES", "?"),
                  os.environ.get("SLURM_JOB_NODELIST", "?"))
     try:
-        checkpoint = latest_checkpoint(out) if run["kind"] in TRAINING_KINDS else None
-        point = resume_point(checkpoint)
+        checkpoint = latest_checkpoint(out) if trains else None
         done = {}
         if main and run["kind"] == "evaluate":  # finished cells stay; the rest is written again
             done = store.keep_finished_cells(run_id, attempt=attempt)
             log.info("run %d (evaluate) attempt %s: %s", run_id, attempt,
                      f"{len(done)} cells already scored" if done else "starting")
         elif main:
-            store.truncate_to(run_id, point.step, point.generation, attempt=attempt)
+            point = resume_point(checkpoint) if trains else None  # None: from the start
+            store.truncate_to(run_id, point.step if point else -1, point.generation if point else -1, attempt=attempt)
             log.info("run %d (%s) attempt %s: %s", run_id, run["kind"], attempt,
                      f"resuming from {checkpoint.name}" if checkpoint else "starting")
         forget_reads()
@@ -161,7 +166,7 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             log.error("run %d failed: %s", run_id, exc)
             _close(store_sink)
             store.finish(run_id, "failed", error=traceback.format_exc()[-8000:], hint=hint_for(exc), attempt=attempt,
-                         alert="loss_nonfinite" if isinstance(exc, NonFiniteLoss) else True)
+                         alert="loss_nonfinite" if non_finite(exc) else True)
         raise
     if monitor is not None:
         monitor.stop()
@@ -172,8 +177,8 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
         if status != "handed back":
             store.finish(run_id, status, attempt=attempt)
         log.info("run %d: %s", run_id, status)
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():  # DDP: leave together, or gloo/nccl threads abort at exit
+    dist = sys.modules.get("torch.distributed")  # imported by training only
+    if dist is not None and dist.is_available() and dist.is_initialized():  # DDP: leave together, or gloo/nccl threads abort at exit
         dist.barrier()
         dist.destroy_process_group()
     return status

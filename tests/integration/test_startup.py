@@ -59,3 +59,16 @@ def test_help_opens_no_store_so_imports_no_sqlalchemy():
     done = subprocess.run([sys.executable, "-c", PROBE.replace("%r" % (HEAVY,), "('sqlalchemy',)"), "engine.cli",
                            "--help"], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+
+
+def test_a_sample_worker_imports_neither_torch_nor_transformers(tmp_path, monkeypatch):
+    """Sampling is JSON and a datasets table: its worker skips the ~4 CPU-seconds of importing torch and
+    transformers that every training and evaluation worker pays."""
+    from db.store import Store
+    from tests.jobs_helpers import launch, write_config
+    url = f"sqlite:///{tmp_path / 'xlqa.db'}"
+    monkeypatch.setenv("XLQA_DB", url)
+    ids = launch(write_config(tmp_path, "sample-only", eval={"suites": []}), "--no-scheduler")
+    out = imported("engine.jobs.worker", "--db", url, "--run", str(ids[0]))
+    assert out == {"code": 0, "heavy": ["datasets"]}
+    assert Store(url).get_run(ids[0])["status"] == "done"
