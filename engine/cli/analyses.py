@@ -17,7 +17,22 @@ max_per_cell_option = click.option("--max-per-cell", type=click.IntRange(min=0),
                                    help="questions per cell (default: the config's eval.max_per_cell; 0: all)")
 
 
-def _wrote(png, as_json):
+def _emit(result, png, as_json, draw: str, view: str) -> None:
+    """The one tail of every analysis: the PNG (engine.analysis.plots.<draw>), then the JSON or the terminal
+    view (engine.cli.render.analyses.<view>: lines, or a rich renderable)."""
+    if png:
+        from engine.analysis import plots
+        getattr(plots, draw)(result, png)
+    if as_json:
+        echo_json(result)
+    else:
+        from engine.cli.render import analyses
+        shown = getattr(analyses, view)(result)
+        if isinstance(shown, list):
+            click.echo("\n".join(shown))
+        else:
+            from rich.console import Console
+            Console().print(shown)
     if png:
         click.echo(f"wrote {png}", err=as_json)
 
@@ -48,16 +63,7 @@ def coef_curve(run_id, key, window, png, as_json):
     from engine.analysis.curves import coefficient_curve
     store = open_store()
     get_run_or_fail(store, run_id)
-    curve = coefficient_curve(store, run_id, key, window)
-    if png:
-        from engine.analysis.plots import coefficient_png
-        coefficient_png(curve, png)
-    if as_json:
-        echo_json(curve)
-    else:
-        from engine.cli.render.analyses import curve_view
-        click.echo("\n".join(curve_view(curve)))
-    _wrote(png, as_json)
+    _emit(coefficient_curve(store, run_id, key, window), png, as_json, "coefficient_png", "curve_view")
 
 
 @main.command("nbest-ranks", context_settings=CONTEXT)
@@ -81,17 +87,7 @@ def nbest_ranks(model, suite, n_best, max_per_cell, png, as_json):
     from engine.analysis.probes import nbest_ranks as compute
     folder, cfg = _model(model)
     result = compute(folder, cfg, suite or (cfg.eval.suites or [cfg.eval.dev])[0], n_best, max_per_cell)
-    if png:
-        from engine.analysis.plots import ranks_png
-        ranks_png(result, png)
-    if as_json:
-        echo_json(result)
-    else:
-        from rich.console import Console
-
-        from engine.cli.render.analyses import ranks_table
-        Console().print(ranks_table(result))
-    _wrote(png, as_json)
+    _emit(result, png, as_json, "ranks_png", "ranks_table")
 
 
 @main.command("start-probs", context_settings=CONTEXT)
@@ -116,14 +112,4 @@ def start_probs(model, suite, example, temperature, max_per_cell, png, as_json):
     folder, cfg = _model(model)
     result = teacher_start_probs(folder, cfg, suite or (cfg.eval.suites or [cfg.eval.dev])[0], example, temperature,
                                  max_per_cell)
-    if png:
-        from engine.analysis.plots import start_probs_png
-        start_probs_png(result, png)
-    if as_json:
-        echo_json(result)
-    else:
-        from rich.console import Console
-
-        from engine.cli.render.analyses import start_probs_table
-        Console().print(start_probs_table(result))
-    _wrote(png, as_json)
+    _emit(result, png, as_json, "start_probs_png", "start_probs_table")
