@@ -30,6 +30,13 @@ def worker_command(run: dict, db_url: str, gpus: list[int], port: int, attempt: 
     return commands.worker_command(run["id"], db_url, attempt, gpus=len(gpus), port=port)
 
 
+def job_log(run: dict, lines: int = 20) -> str:
+    """The end of a cluster job's own stderr (submitit's log: what the job printed outside the worker, such
+    as a refused start or submitit's error), which the worker's log cannot hold."""
+    logs = sorted((Path(run["output_dir"]) / "submitit").glob(f"{run['external_id']}_*_log.err"))
+    return "".join(f"\n--- {path.name}:\n" + log_tail(path, lines) for path in logs)
+
+
 class Scheduler:
     def __init__(self, store: Store, cpu_slots: int = 1, poll: float = 1.0):
         self.store, self.cpu_slots, self.poll = store, cpu_slots, poll
@@ -64,7 +71,7 @@ class Scheduler:
             elif state in ENDED and age_seconds(run["heartbeat_at"]) > ENDED_GRACE_S:
                 # Slurm calls a job ended at scancel; its worker may still be writing its checkpoint and rows
                 error = (f"the {run['executor']} job {run['external_id']} ended {state} before the run did\n"
-                         + log_tail(Path(run["output_dir"]) / "worker.log"))
+                         + log_tail(Path(run["output_dir"]) / "worker.log") + job_log(run))
                 hint = f"`xlqa-run resume {run['id']}` submits it again, from its last checkpoint"
                 if state in FAILED and run["executor"] == "slurm":
                     ended = self.store.finish(run["id"], "failed", error=error, hint=hint, attempt=run["attempt"])
