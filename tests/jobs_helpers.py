@@ -14,6 +14,8 @@ from sqlalchemy import text
 from db import Store
 from engine.cli import main
 from engine.jobs.devices import cpu_threads
+from engine.jobs.foreground import execute_here
+from engine.jobs.scheduler import Scheduler
 from tests.helpers import tiny_config
 
 TERMINAL = ("done", "failed", "cancelled", "lost")
@@ -61,6 +63,21 @@ def wait_until(predicate, timeout=120, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class InProcessScheduler(Scheduler):
+    """The scheduler's queue logic (order, dependencies, a failure ending its dependents, resume) with each
+    ready run executed here, one at a time, by the code of a foreground run: a queue test pays neither a
+    process start nor the import of torch and transformers (about 5 CPU-s) per run. The detached processes
+    have tests of their own (kill -9, SIGSTOP, a second executor, the lease)."""
+
+    def launch(self, run, gpus, usable=None):
+        execute_here(self.store, run["id"])
+
+
+def run_queue(store, max_seconds: float = 120) -> None:
+    """Every queued run of the store, through the in-process scheduler, until the queue is empty."""
+    InProcessScheduler(store, poll=0.05).loop(max_seconds=max_seconds)
 
 
 def launch(path, *args):

@@ -35,29 +35,40 @@ def run_foreground(store: Store, cfg: ExperimentConfig, after: int | None = None
     view = view or QuietView()
     ids = plan(store, cfg, after=after)
     status = "done"
-    xlqa_log = logging.getLogger("xlqa")
-    xlqa_log.setLevel(logging.INFO)
     for run_id in ids:
-        run = store.get_run(run_id)
-        attempt = store.claim(run_id, host=socket.gethostname())
-        if attempt is None or not store.bind_worker(run_id, attempt, os.getpid(), socket.gethostname()):
+        ran = execute_here(store, run_id, view)
+        if ran is None:
             continue
-        sink = view.run_started(run)
-        Path(run["output_dir"]).mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(Path(run["output_dir"]) / "worker.log", encoding="utf-8")
-        handler.setFormatter(log_formatter())
-        xlqa_log.addHandler(handler)
-        error = None
-        try:
-            status = execute(store, run_id, attempt, extra_sink=sink)
-        except Exception as e:  # recorded in the run row by execute
-            status, error = "failed", e
-        finally:
-            xlqa_log.removeHandler(handler)
-            handler.close()
-        view.run_ended(store.get_run(run_id), status, error)
+        status = ran
         if status != "done":
             for later in ids[ids.index(run_id) + 1:]:
                 store.finish(later, "cancelled", error=f"run {run_id} it depends on is {status}")
             break
+    return status
+
+
+def execute_here(store: Store, run_id: int, view: ForegroundView | None = None) -> str | None:
+    """One queued run, claimed and executed in this process, its progress lines in its worker.log as a
+    background worker's are. Returns its status (None: another executor had it)."""
+    view = view or QuietView()
+    run = store.get_run(run_id)
+    attempt = store.claim(run_id, host=socket.gethostname())
+    if attempt is None or not store.bind_worker(run_id, attempt, os.getpid(), socket.gethostname()):
+        return None
+    sink = view.run_started(run)
+    Path(run["output_dir"]).mkdir(parents=True, exist_ok=True)
+    xlqa_log = logging.getLogger("xlqa")
+    xlqa_log.setLevel(logging.INFO)
+    handler = logging.FileHandler(Path(run["output_dir"]) / "worker.log", encoding="utf-8")
+    handler.setFormatter(log_formatter())
+    xlqa_log.addHandler(handler)
+    error = None
+    try:
+        status = execute(store, run_id, attempt, extra_sink=sink)
+    except Exception as e:  # recorded in the run row by execute
+        status, error = "failed", e
+    finally:
+        xlqa_log.removeHandler(handler)
+        handler.close()
+    view.run_ended(store.get_run(run_id), status, error)
     return status

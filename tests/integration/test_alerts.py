@@ -1,5 +1,6 @@
-"""Every alert kind raised by a real run: background scheduler and worker processes against a SQLite file,
-each alert posted to a loopback webhook as the worker (or the scheduler) writes it."""
+"""Every alert kind raised by a real run against a SQLite file, each alert posted to a loopback webhook as the
+worker (or the scheduler) writes it: background scheduler and worker processes, or the in-process scheduler
+(tests/jobs_helpers.run_queue) where the queue's logic is what is tested."""
 
 import json
 import os
@@ -10,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.jobs_helpers import TERMINAL, bad_offset_data, launch, slow_config, wait_for, wait_until, write_config
+from tests.jobs_helpers import (TERMINAL, bad_offset_data, launch, run_queue, slow_config, wait_for, wait_until,
+                                write_config)
 
 
 def alerts_of(run_id=None) -> list[dict]:
@@ -26,15 +28,16 @@ def show(alerts):
         print(f"{a['kind']:<16} {a['level']:<8} {a['text']}")
 
 
-@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
+@pytest.mark.slow  # whole trainings
 def test_a_nan_loss_stops_the_run_and_is_posted(env, webhook, monkeypatch):
     tmp_path, store = env
     url, received = webhook
     monkeypatch.setenv("XLQA_ALERT_WEBHOOK", url)
     # a temperature this small divides the logits into inf: the KL (and the first step's gradients) go NaN
     ids = launch(write_config(tmp_path, "nan", distill={"temperature": 1e-45}, train={"epochs": 2},
-                              eval={"suites": []}))
-    run = wait_for(store, ids[1], TERMINAL)
+                              eval={"suites": []}), "--no-scheduler")
+    run_queue(store)
+    run = store.get_run(ids[1])
     assert run["status"] == "failed" and "NonFiniteLoss: loss is not finite at step 2" in run["error"]
     assert run["step"] == 2 < run["total_steps"]                       # stopped, not trained on
     assert "learning_rate" in run["hint"]
@@ -47,13 +50,13 @@ def test_a_nan_loss_stops_the_run_and_is_posted(env, webhook, monkeypatch):
     assert next(r for r in received if r["kind"] == "loss_nonfinite")["run_id"] == ids[1]
 
 
-@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
 def test_a_failed_run_alerts_once_and_its_dependents_stay_quiet(env):
     tmp_path, store = env
     ids = launch(write_config(tmp_path, "bad", data={"train": str(bad_offset_data(tmp_path)), "languages": ["en"],
-                                                     "ntl": 0}))
+                                                     "ntl": 0}), "--no-scheduler")
+    run_queue(store)  # the sample fails in its data check; the scheduler ends the two runs after it
     for run_id in ids:
-        assert wait_for(store, run_id, TERMINAL)["status"] == "failed"
+        assert store.get_run(run_id)["status"] == "failed"
     alerts = alerts_of()
     show(alerts)
     assert [(a["run_id"], a["kind"], a["level"]) for a in alerts] == [(ids[0], "run_failed", "error")]

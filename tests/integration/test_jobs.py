@@ -17,17 +17,19 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from tests.helpers import tiny_config
-from tests.jobs_helpers import (TERMINAL, assert_same_rows, bad_offset_data, baseline_rows, kill_worker, launch, rows, slow_config,
-                                wait_for, wait_until, write_config)
+from tests.jobs_helpers import (TERMINAL, assert_same_rows, bad_offset_data, baseline_rows, kill_worker, launch, rows,
+                                run_queue, slow_config, wait_for, wait_until, write_config)
 
 # --- the queue ---------------------------------------------------------------------------------------
 
-@pytest.mark.slow  # real scheduler and worker processes, or whole trainings
+@pytest.mark.slow  # whole trainings; the resume at the end through a real scheduler and workers
 def test_launch_runs_the_queue_and_a_failure_does_not_stop_it(env):
     tmp_path, store = env
     bad_file = bad_offset_data(tmp_path) / "xquad.en.json"
-    bad = launch(write_config(tmp_path, "bad-data", data={"train": str(bad_file.parent), "languages": ["en"], "ntl": 0}))
-    good = launch(write_config(tmp_path, "good", train={"epochs": 1}))
+    bad = launch(write_config(tmp_path, "bad-data", data={"train": str(bad_file.parent), "languages": ["en"], "ntl": 0}),
+                 "--no-scheduler")
+    good = launch(write_config(tmp_path, "good", train={"epochs": 1}), "--no-scheduler")
+    run_queue(store)  # the queue's logic, in this process
     failed = wait_for(store, bad[0], TERMINAL)
     assert failed["status"] == "failed"
     assert "answer_start should be 16" in failed["error"] and "data" in failed["hint"]
