@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.jobs.executors import job_command
 from engine.jobs.scheduler import Scheduler
-from tests.jobs_helpers import TERMINAL, launch, wait_for, wait_until, write_config
+from tests.jobs_helpers import TERMINAL, launch, run_queue, wait_for, wait_until, write_config
 
 
 @pytest.mark.slow  # submitit-local: real job processes
@@ -84,9 +84,10 @@ def test_slurm_with_sqlite_is_refused_naming_both_ways_out(env, tmp_path):
     assert one_node[5:7] == ["-m", "engine.jobs.worker"]  # a module, not a script path
 
 
-@pytest.mark.slow  # submitit-local: real job processes
-def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):
+@pytest.mark.slow  # eight runs, four of them trainings
+def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env, monkeypatch):
     tmp_path, store = env
+    monkeypatch.setattr("engine.jobs.launch.ensure_scheduler", lambda store: True)  # the queue runs here instead
     path = write_config(tmp_path, "sweep-T", train={"epochs": 1}, eval={"suites": [], "dev": ""})
     runner = CliRunner()
     dry = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,3", "--seeds", "2", "--dry-run"])
@@ -94,8 +95,9 @@ def test_a_sweep_is_one_command_and_running_it_again_skips_what_is_done(env):
     first = runner.invoke(main, ["sweep", str(path), "--grid", "distill.temperature=2,3", "--seeds", "2"])
     assert first.exit_code == 0 and "4 points, 4 queued now" in first.output
     ids = [r["id"] for r in store.list_runs(limit=100)]
+    run_queue(store)
     for run_id in ids:
-        assert wait_for(store, run_id, TERMINAL, timeout=240)["status"] == "done"
+        assert store.get_run(run_id)["status"] == "done"
     points = {store.get_run(i)["config"]["grid_point"] for i in ids}
     assert points == {f"distill.temperature={t} train.seed={s}" for t in (2, 3) for s in (42, 43)}
     assert {store.get_run(i)["config"]["sweep"] for i in ids} == {"sweep-T"}
