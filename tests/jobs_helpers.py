@@ -76,8 +76,15 @@ class InProcessScheduler(Scheduler):
 
 
 def run_queue(store, max_seconds: float = 120) -> None:
-    """Every queued run of the store, through the in-process scheduler, until the queue is empty."""
-    InProcessScheduler(store, poll=0.05).loop(max_seconds=max_seconds)
+    """Every queued run of the store, through the in-process scheduler, until the queue is empty; with the
+    thread count the scheduler's workers get (float sums depend on it), so rows equal a worker's."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))
+    try:
+        InProcessScheduler(store, poll=0.05).loop(max_seconds=max_seconds)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def launch(path, *args):

@@ -24,7 +24,7 @@ def test_a_run_records_the_commit_of_the_hub_snapshot_it_read(env, fixture_data,
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets")
     snapshot = hub_layout.xquad_repo(tmp_path / "datasets--google--xquad" / "snapshots" / SHA, fixture_data, ["en", "de"])
     monkeypatch.setitem(hub.HUB_SOURCES, "xquad", dataclasses.replace(hub.HUB_SOURCES["xquad"], repo=str(snapshot)))
-    cfg = tiny_config("distill", data={"train": "hub:xquad"}, train={"epochs": 1},
+    cfg = tiny_config("distill", data={"train": "hub:xquad", "max_train_examples": 40}, train={"epochs": 1},
                       eval={"dev": "", "suites": []}).replace(name="snap", output_dir=str(tmp_path / "runs"))
     path = tmp_path / "snap.toml"
     path.write_text(tomli_w.dumps(cfg.to_dict()))

@@ -291,8 +291,9 @@ def test_a_killed_evaluation_resumes_cell_by_cell_with_the_rows_of_an_uninterrup
     settings = ["--set", "train.stage=evaluate", "--set", f"model.init_from={model}", "--set", "eval.suites=[\"synthetic\"]",
                 "--set", f"eval.languages={json.dumps(langs)}", "--set", "eval.max_per_cell=25",
                 "--set", "train.eval_batch_size=1"]                 # slow enough to be killed half-way
-    whole = launch(cfg, *settings)[0]
-    assert wait_for(store, whole, TERMINAL)["status"] == "done"
+    whole = launch(cfg, *settings, "--no-scheduler")[0]
+    run_queue(store)  # the uninterrupted evaluation, in this process
+    assert store.get_run(whole)["status"] == "done"
     killed = launch(cfg, *settings)[0]
     wait_until(lambda: len(store.eval_cells(killed, "synthetic", checkpoint="best")) >= 10, what="10 cells")
     kill_worker(store, killed)
