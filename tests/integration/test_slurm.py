@@ -4,8 +4,8 @@ without them on a user's clone; required (failing) under CI, which sets XLQA_REQ
 
 The time-limit test shortens the running job's limit with `scontrol update TimeLimit` so that Slurm's
 warning (SIGUSR2, slurm.warning_s before the limit) comes within its next time-limit check (every 30 s),
-then gives the requeued job its limit back (a requeued job keeps the limit it had) and lets it start 2 s
-later (Slurm holds a requeued job for 2 minutes)."""
+then gives the requeued job its limit back (a requeued job keeps the limit it had) and lets it start within
+2 s (Slurm holds a requeued job for 2 minutes)."""
 
 import math
 import os
@@ -230,11 +230,14 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     assert warned["status"] == "running" and stopped >= max(s for s, _ in store.metric_series(train, "loss"))
     reason = lambda: subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True, text=True).stdout
     wait_until(lambda: reason().strip() == "PENDING BeginTime", timeout=30, what="the job requeued")
-    # its own limit again, and a start 2 s from now rather than Slurm's 2 minutes. Not `now`: the requeue revoked
-    # the job's credential, to the second, and a start within that same second is refused ("Killing non-startable
-    # batch JobId=N: Job credential revoked" in slurmctld.log; the job ends FAILED). That was this test's failure
-    # in 2 of 5 CI runs and 3 of 9 runs here under load; Slurm's own hold (cred_expire, 120 s) never meets it.
-    subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=10", "StartTime=now+2"], check=True)
+    # its own limit again, and a start now rather than after Slurm's 2 minutes, but in a later second than the
+    # requeue's: the requeue revoked the job's credential, to the second, and a start within that same second is
+    # refused ("Killing non-startable batch JobId=N: Job credential revoked" in slurmctld.log; the job ends
+    # FAILED). That was this test's failure in 2 of 5 CI runs and 3 of 9 runs here under load; Slurm's own hold
+    # (cred_expire, 120 s) never meets it. (StartTime=now+2 waits for the scheduler's next pass, ~30 s.)
+    requeued = math.floor(time.time())
+    wait_until(lambda: time.time() >= requeued + 2, timeout=5, what="a second after the requeue's")
+    subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=10", "StartTime=now"], check=True)
     done = trace.until(lambda r: r["status"] in TERMINAL, timeout=300, what="the end")
     assert done["status"] == "done" and done["external_id"] == job and done["attempt"] == 1, (  # say why, if not
         done["status"], store.get_run(train)["error"], store.get_run(train)["hint"])
