@@ -58,9 +58,10 @@ def add_compared_run(store: Store) -> int:
     return run
 
 
-async def until(pilot, predicate, what: str = "the condition", timeout: float = 20.0) -> None:
+async def until(pilot, predicate, what: str = "the condition", timeout: float = 20.0, show=None) -> None:
     """Let the app run until predicate() holds: a wait on a condition, never a fixed pause, so a loaded machine
-    only makes the test slower, not red. Fails naming what it waited for."""
+    only makes the test slower, not red. Fails naming what it waited for, and with what `show()` returns then
+    (such as the screen's text)."""
     import time
     deadline = time.monotonic() + timeout
     while True:
@@ -71,7 +72,8 @@ async def until(pilot, predicate, what: str = "the condition", timeout: float = 
         except Exception:                   # a widget not mounted yet
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}"
+                                 + (f"; then:\n{show()}" if show is not None else ""))
         await pilot.pause(0.02)
 
 

@@ -102,8 +102,10 @@ async def test_score_column_status_width_and_footer_at_80x24(store):
 
 
 @pytest.mark.parametrize("size, experiment, point", [((160, 48), "sweep-lr", "lr=0.001 s=1"),
+                                                      ((140, 40), "sweep-lr", "lr=0.001 s=1"),
+                                                      ((139, 40), "sweep-lr lr=0.001 s=1", None),
                                                       ((80, 24), "sweep-lr lr=0.001 s=1", None)],
-                         ids=["wide", "compact"])
+                         ids=["wide", "wide-fits", "compact-below-wide", "compact"])
 async def test_a_sweep_run_shows_its_grid_point_compactly_on_one_line(tmp_path, size, experiment, point):
     """The wide table has a point column; the compact one puts the point after the sweep's name."""
     from db import Store
@@ -118,6 +120,8 @@ async def test_a_sweep_run_shows_its_grid_point_compactly_on_one_line(tmp_path, 
         table = app.screen.query_one(RunsTable)
         assert str(table.get_cell("1", "experiment")) == experiment
         assert (str(table.get_cell("1", "point")) if "point" in table.columns else None) == point
+        # whichever layout, the rows fit the terminal: nothing scrolls sideways (the wide one is 140 columns)
+        assert sum(c.width for c in table.columns.values()) + 2 * len(table.columns) <= size[0]
 
 
 async def test_new_metric_rows_appear_live(store, monkeypatch):
@@ -454,13 +458,17 @@ async def test_compare_at_80x24_fits_its_significance_rows_and_gives_curves_and_
                     "the paired test (a worker thread)")
         await settled(pilot)
         table = app.screen.query_one("#compare-significance")
-        assert table.virtual_size.width <= 80 and table.scroll_x == 0       # no horizontal scrollbar needed
-        shown = screen_text(app)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         assert [r[1] for r in rows] == ["G-XLT (all)", "G-XLT (cross)", "XLT"]
-        lines = shown.splitlines()
-        for row in rows:                                                    # every number whole, on one line
-            assert any(all(cell in line for cell in row[1:]) for line in lines), row
+        # every number whole, on one line: the columns widen a refresh after the rows arrive (a loaded
+        # machine once caught the frame between), so wait for it, and fail if it never comes
+        whole = lambda: all(any(all(cell in line for cell in row[1:]) for line in screen_text(app).splitlines())
+                            for row in rows)
+        await until(pilot, whole, "every significance row drawn whole on one line",
+                    show=lambda: f"{screen_text(app)}\nrows {rows}; columns "
+                    + ", ".join(f"{c.label} {c.width}/{c.content_width}" for c in table.columns.values()))
+        assert table.virtual_size.width <= 80 and table.scroll_x == 0       # no horizontal scrollbar needed
+        shown = screen_text(app)
         assert "[+0.41, +0.41]" in shown and "<0.001" in shown and "1.000" in shown and "baseline run 3" in shown
         await pilot.press("3")                                              # the curves: a tab of their own
         await settled(pilot)

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Input, Static
 from db.states import LIVE, UNFINISHED
 from xlqa_tui.keys import RUNS
 from xlqa_tui.messages import RunsLoaded
-from xlqa_tui.widgets.runs_table import RunsTable
+from xlqa_tui.widgets.runs_table import RunsTable, compact_for
 
 SORTS = ["id", "started", "best", "status", "kind", "experiment"]
 STATUS_FILTERS = [(), LIVE, ("done",), UNFINISHED]
@@ -85,7 +85,7 @@ class RunsScreen(Screen):
 
     def on_resize(self, event) -> None:
         table = self.query_one(RunsTable)
-        compact = event.size.width <= 100
+        compact = compact_for(event.size.width)
         if compact != table.compact:
             table.set_layout(compact)
             self.refresh_runs()

@@ -1,7 +1,7 @@
 """The runs table: status, an alert badge (warnings and errors raised), a progress bar and ETA, a sweep run's
-grid point, key hyperparameters and the G-XLT F1 a user looks for. At 100 columns or fewer it drops the
-hyperparameters and start time, puts the grid point after the sweep's name and narrows the rest, so the score
-always shows at 80x24."""
+grid point, key hyperparameters and the G-XLT F1 a user looks for. On a terminal narrower than the wide layout
+(140 columns) it drops the hyperparameters and start time, puts the grid point after the sweep's name and
+narrows the rest, so the score always shows at 80x24 and no row scrolls sideways."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ COLUMNS = [("id", "run", 5, 4), ("experiment", "experiment", 24, 20), ("point", 
            ("kind", "kind", 8, 8), ("status", "status", 9, 9), ("alerts", "!", 3, 3), ("progress", "progress", 22, 11),
            ("hparams", "T/ntl/w", 16, 0),
            ("score", "G-XLT F1", 8, 8), ("started", "started", 11, 0)]
+# the wide layout's width on screen (each cell has a column of padding on either side): narrower terminals get
+# the compact layout, so that no run's row scrolls sideways
+WIDE_WIDTH = sum(wide + 2 for _, _, wide, _ in COLUMNS)
+
+
+def compact_for(width: int) -> bool:
+    return width < WIDE_WIDTH
 
 
 def progress_text(run: dict, compact: bool = False) -> Text:
@@ -52,7 +59,7 @@ class RunsTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self.set_layout(self.app.size.width <= 100)
+        self.set_layout(compact_for(self.app.size.width))
 
     def set_layout(self, compact: bool) -> None:
         """(Re)build the columns for a narrow or a wide terminal."""
