@@ -17,17 +17,15 @@ max_per_cell_option = click.option("--max-per-cell", type=click.IntRange(min=0),
                                    help="questions per cell (default: the config's eval.max_per_cell; 0: all)")
 
 
-def _emit(result, png, as_json, draw: str, view: str) -> None:
-    """The one tail of every analysis: the PNG (engine.analysis.plots.<draw>), then the JSON or the terminal
-    view (engine.cli.render.analyses.<view>: lines, or a rich renderable)."""
+def _emit(result, png, as_json, draw, view) -> None:
+    """The one tail of every analysis: the PNG (`draw(result, png)`), then the JSON or the terminal view
+    (`view(result)`: lines, or a rich renderable)."""
     if png:
-        from engine.analysis import plots
-        getattr(plots, draw)(result, png)
+        draw(result, png)
     if as_json:
         echo_json(result)
     else:
-        from engine.cli.render import analyses
-        shown = getattr(analyses, view)(result)
+        shown = view(result)
         if isinstance(shown, list):
             click.echo("\n".join(shown))
         else:
@@ -61,9 +59,11 @@ def coef_curve(run_id, key, window, png, as_json):
       xlqa-run coef-curve 5 --png coef.png
     """
     from engine.analysis.curves import coefficient_curve
+    from engine.analysis.plots import coefficient_png
+    from engine.cli.render.analyses import curve_view
     store = open_store()
     get_run_or_fail(store, run_id)
-    _emit(coefficient_curve(store, run_id, key, window), png, as_json, "coefficient_png", "curve_view")
+    _emit(coefficient_curve(store, run_id, key, window), png, as_json, coefficient_png, curve_view)
 
 
 @main.command("nbest-ranks", context_settings=CONTEXT)
@@ -84,10 +84,12 @@ def nbest_ranks(model, suite, n_best, max_per_cell, png, as_json):
     Example:
       xlqa-run nbest-ranks 3 --suite mlqa-dev --max-per-cell 200 --png ranks.png
     """
+    from engine.analysis.plots import ranks_png
     from engine.analysis.probes import nbest_ranks as compute
+    from engine.cli.render.analyses import ranks_table
     folder, cfg = _model(model)
     result = compute(folder, cfg, suite or (cfg.eval.suites or [cfg.eval.dev])[0], n_best, max_per_cell)
-    _emit(result, png, as_json, "ranks_png", "ranks_table")
+    _emit(result, png, as_json, ranks_png, ranks_table)
 
 
 @main.command("start-probs", context_settings=CONTEXT)
@@ -108,8 +110,10 @@ def start_probs(model, suite, example, temperature, max_per_cell, png, as_json):
     Example:
       xlqa-run start-probs RUNS/exp0001-paper-teacher/teacher/checkpoint --suite xquad --example 0 -T 4 --png t4.png
     """
+    from engine.analysis.plots import start_probs_png
     from engine.analysis.probes import teacher_start_probs
+    from engine.cli.render.analyses import start_probs_table
     folder, cfg = _model(model)
     result = teacher_start_probs(folder, cfg, suite or (cfg.eval.suites or [cfg.eval.dev])[0], example, temperature,
                                  max_per_cell)
-    _emit(result, png, as_json, "start_probs_png", "start_probs_table")
+    _emit(result, png, as_json, start_probs_png, start_probs_table)
