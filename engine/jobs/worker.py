@@ -129,8 +129,11 @@ def _execute(store: Store, run_id: int, attempt: int | None, extra_sink, store_s
             log.info("run %d (evaluate) attempt %s: %s", run_id, attempt,
                      f"{len(done)} cells already scored" if done else "starting")
         elif main:
-            point = resume_point(checkpoint) if trains else None  # None: from the start
-            store.truncate_to(run_id, point.step if point else -1, point.generation if point else -1, attempt=attempt)
+            if trains:
+                point = resume_point(checkpoint)
+                store.truncate_to(run_id, point.step, point.generation, attempt=attempt)
+            else:  # a sample run starts over
+                store.truncate_to(run_id, attempt=attempt)
             log.info("run %d (%s) attempt %s: %s", run_id, run["kind"], attempt,
                      f"resuming from {checkpoint.name}" if checkpoint else "starting")
         forget_reads()
