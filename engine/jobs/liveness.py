@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from pathlib import Path
 
 from db.store import Store, age_seconds
 
@@ -39,9 +38,10 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def log_tail(path: Path, lines: int = 20) -> str:
-    from engine.jobs.logs import tail
-    return "\n".join(tail(path, lines))
+def worker_log_tail(run: dict, lines: int = 20) -> str:
+    """The last lines of a run's worker.log, for the error of a run that ended without a word."""
+    from engine.jobs.logs import log_path, tail
+    return "\n".join(tail(log_path(run), lines))
 
 
 def holder_alive(holder: str, pid: int) -> bool:
@@ -74,7 +74,7 @@ def reap_stale(store: Store, stale_after: float | None = None, host: str | None 
         age = age_seconds(run["heartbeat_at"])
         # a Slurm job's processes are Slurm's: its state (engine.jobs.executors) and the heartbeat decide
         local = run["host"] in ("", host) and run["executor"] != "slurm"
-        tail = log_tail(Path(run["output_dir"]) / "worker.log")
+        tail = worker_log_tail(run)
         hint = f"`xlqa-run resume {run['id']}` continues from the last checkpoint"
         if local and run["pid"] and not pid_alive(run["pid"]) and age > GONE_GRACE_S:
             error = f"worker process {run['pid']} is gone (killed or crashed without a word)\n{tail}"

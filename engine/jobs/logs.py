@@ -13,6 +13,13 @@ def log_path(run: dict) -> Path:
     return Path(run["output_dir"]) / "worker.log"
 
 
+def job_log_tail(run: dict, lines: int = 20) -> str:
+    """The end of a cluster job's own stderr (submitit's log: what the job printed outside the worker, such
+    as a refused start or submitit's error), which the worker's log cannot hold; '' for a local run."""
+    logs = sorted((Path(run["output_dir"]) / "submitit").glob(f"{run['external_id']}_*_log.err"))
+    return "".join(f"\n--- {path.name}:\n" + "\n".join(tail(path, lines)) for path in logs)
+
+
 def stream_log(store: Store, run_id: int, write, follow: bool = False, poll: float = 1.0) -> bool:
     """Pass the log's bytes to `write` (decoded); with follow, until the run ends. False: there is no log."""
     from engine.jobs.control import reconcile

@@ -22,19 +22,13 @@ from db.store import Store, age_seconds
 from engine.jobs import commands
 from engine.jobs.devices import DeviceError, Usable, cpu_threads, pick_gpus, usable_gpus, worker_env
 from engine.jobs.launch import pythonpath
-from engine.jobs.liveness import holder_alive, log_tail, reap_stale
+from engine.jobs.liveness import holder_alive, reap_stale, worker_log_tail
+from engine.jobs.logs import job_log_tail
 
 
 def worker_command(run: dict, db_url: str, gpus: list[int], port: int, attempt: int | None = None) -> list[str]:
     """A detached worker on this machine's `gpus` (engine.jobs.commands builds the line)."""
     return commands.worker_command(run["id"], db_url, attempt, gpus=len(gpus), port=port)
-
-
-def job_log(run: dict, lines: int = 20) -> str:
-    """The end of a cluster job's own stderr (submitit's log: what the job printed outside the worker, such
-    as a refused start or submitit's error), which the worker's log cannot hold."""
-    logs = sorted((Path(run["output_dir"]) / "submitit").glob(f"{run['external_id']}_*_log.err"))
-    return "".join(f"\n--- {path.name}:\n" + log_tail(path, lines) for path in logs)
 
 
 class Scheduler:
@@ -71,7 +65,7 @@ class Scheduler:
             elif state in ENDED and age_seconds(run["heartbeat_at"]) > ENDED_GRACE_S:
                 # Slurm calls a job ended at scancel; its worker may still be writing its checkpoint and rows
                 error = (f"the {run['executor']} job {run['external_id']} ended {state} before the run did\n"
-                         + log_tail(Path(run["output_dir"]) / "worker.log") + job_log(run))
+                         + worker_log_tail(run) + job_log_tail(run))
                 hint = f"`xlqa-run resume {run['id']}` submits it again, from its last checkpoint"
                 if state in FAILED and run["executor"] == "slurm":
                     ended = self.store.finish(run["id"], "failed", error=error, hint=hint, attempt=run["attempt"])
