@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import tomli_w
 from click.testing import CliRunner
@@ -75,16 +76,24 @@ class InProcessScheduler(Scheduler):
         execute_here(self.store, run["id"])
 
 
-def run_queue(store, max_seconds: float = 120) -> None:
-    """Every queued run of the store, through the in-process scheduler, until the queue is empty; with the
-    thread count the scheduler's workers get (float sums depend on it), so rows equal a worker's."""
+@contextmanager
+def torch_threads(count: int | None = None):
+    """torch's thread count set for the block, then restored: by default the one the scheduler's workers get
+    (XLQA_CPU_SLOTS). Float sums depend on it, so an in-process run's rows equal a worker's only with it."""
     import torch
     threads = torch.get_num_threads()
-    torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))
+    torch.set_num_threads(count or cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))
     try:
-        InProcessScheduler(store, poll=0.05).loop(max_seconds=max_seconds)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def run_queue(store, max_seconds: float = 120) -> None:
+    """Every queued run of the store, through the in-process scheduler, until the queue is empty, with the
+    workers' thread count."""
+    with torch_threads():
+        InProcessScheduler(store, poll=0.05).loop(max_seconds=max_seconds)
 
 
 def launch(path, *args):
@@ -100,16 +109,11 @@ def baseline_rows(tmp_path_factory, every: int) -> dict:
     """The rows of an uninterrupted run of slow_config (once per config; run in the foreground, in-process:
     the same engine, so the same rows as a background worker)."""
     if every not in _BASELINES:
-        import torch
         tmp = tmp_path_factory.mktemp(f"baseline{every}")
         store = Store(str(tmp / "xlqa.db"))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))  # as the scheduler's workers:
-        try:                                                          # float sums depend on the thread count
+        with torch_threads():
             result = CliRunner().invoke(main, ["run", str(slow_config(tmp, "kill", checkpoint_every=every)),
                                                "--db", str(tmp / "xlqa.db")])
-        finally:
-            torch.set_num_threads(threads)
         assert result.exit_code == 0, result.output
         train = next(r for r in store.list_runs() if r["kind"] == "distill")
         _BASELINES[every] = (rows(store, train["id"]), train["step"])

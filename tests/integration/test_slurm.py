@@ -28,7 +28,8 @@ from engine.jobs.launch import ensure_scheduler
 from engine.jobs.liveness import holder_alive
 from engine.jobs.slurm_entry import node_command
 from engine.jobs.slurm_state import job_states
-from tests.jobs_helpers import TERMINAL, assert_same_rows, launch, rows, wait_for, wait_until, write_config
+from tests.jobs_helpers import (TERMINAL, assert_same_rows, launch, rows, torch_threads, wait_for, wait_until,
+                                write_config)
 
 REQUIRE = os.environ.get("XLQA_REQUIRE_SLURM", "") not in ("", "0")
 PARTITION = os.environ.get("XLQA_TEST_SLURM_PARTITION", "")
@@ -244,16 +245,11 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     log = CliRunner().invoke(main, ["logs", str(train)]).output
     assert "resuming from" in log
     # the same config, uninterrupted, in this process (the worker's thread count: float sums depend on it)
-    import torch
     base = tmp_path / "baseline"
     base.mkdir()
     baseline_cfg = write_config(base, "slurm-time", **sections)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         result = CliRunner().invoke(main, ["run", str(baseline_cfg), "--db", str(base / "xlqa.db")])
-    finally:
-        torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     base_store = Store(str(base / "xlqa.db"))
     base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
