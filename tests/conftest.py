@@ -16,10 +16,22 @@ REQUIRE_FULL_DATA = os.environ.get("XLQA_REQUIRE_FULL_DATA", "") not in ("", "0"
 
 REQUIRE_CUDA = os.environ.get("XLQA_REQUIRE_CUDA", "") not in ("", "0")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers share the machine's cores: one torch (OpenMP) thread each, or their spinning
+    # threads thrash (a 25 s training took 390 s at 4 workers of 2 threads on 2 cores). A job's worker
+    # process sets its own count (XLQA_CPU_SLOTS), so the rows it writes do not change.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # The suite's heap holds torch, transformers, textual and the test modules: some 500,000 objects that every
 # full garbage collection walks again (28 of them took 12 s of CPU in a 63 s `-m "not slow"` run). So
 # collections come rarer, and once the tests are collected what is alive is frozen out of them (gc.freeze).
 gc.set_threshold(10_000, 20, 50)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): a worker more than the cores, as many tests wait on processes they
+    started (a scheduler, a worker, Slurm) rather than compute; at most 8, each holding torch and textual."""
+    return min(8, (os.cpu_count() or 1) + 1)
 
 
 def pytest_collection_finish(session):
@@ -87,6 +99,25 @@ def tiny_tokenizer(synthetic_small):
     return train_wordpiece(list(synthetic_small["context"]) + list(synthetic_small["question"]), vocab_size=2000)
 
 
+@functools.cache
+def worker_database(url: str) -> str:
+    """The PostgreSQL database of this pytest-xdist worker (`<name>_gw0`, created once), or the server's
+    own under a plain `pytest`: each worker empties its database's schema between tests, never another's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    server = make_url(url)
+    name = f"{server.database}_{worker}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
 STORE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("XLQA_TEST_PG_URL") else [])
 
 
@@ -96,7 +127,7 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'xlqa.db'}"
     from sqlalchemy import create_engine, text
-    url = os.environ["XLQA_TEST_PG_URL"]
+    url = worker_database(os.environ["XLQA_TEST_PG_URL"])
     engine = create_engine(url)
     with engine.begin() as conn:  # every table, views and the migration version included
         conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from db import Store
 from engine.cli import main
-from engine.jobs.devices import cpu_threads
+from engine.jobs.devices import cpu_threads, worker_env
 from engine.jobs.foreground import execute_here
 from engine.jobs.scheduler import Scheduler
 from tests.helpers import tiny_config
@@ -79,10 +79,12 @@ class InProcessScheduler(Scheduler):
 @contextmanager
 def torch_threads(count: int | None = None):
     """torch's thread count set for the block, then restored: by default the one the scheduler's workers get
-    (XLQA_CPU_SLOTS). Float sums depend on it, so an in-process run's rows equal a worker's only with it."""
+    (worker_env's rule: OMP_NUM_THREADS when set, else the share of XLQA_CPU_SLOTS). Float sums depend on it,
+    so an in-process run's rows equal a worker's only with it."""
     import torch
     threads = torch.get_num_threads()
-    torch.set_num_threads(count or cpu_threads(int(os.environ.get("XLQA_CPU_SLOTS", "1"))))
+    slots = int(os.environ.get("XLQA_CPU_SLOTS", "1"))
+    torch.set_num_threads(count or int(worker_env([], 0, threads=cpu_threads(slots))["OMP_NUM_THREADS"]))
     try:
         yield
     finally:
