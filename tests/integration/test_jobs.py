@@ -130,8 +130,10 @@ def test_cancel_stops_a_job_within_seconds_outside_training(env):
 # --- nothing lost, nothing twice ----------------------------------------------------------------------
 
 @pytest.mark.slow  # real scheduler and worker processes, or whole trainings
-@pytest.mark.parametrize("scenario", ["before the first checkpoint", "after an epoch checkpoint",
-                                      "after a mid-generation checkpoint"])
+@pytest.mark.parametrize("scenario", [  # under pytest-xdist, a baseline's tests share the worker that computed it
+    pytest.param("before the first checkpoint", marks=pytest.mark.xdist_group("baseline-0")),
+    pytest.param("after an epoch checkpoint", marks=pytest.mark.xdist_group("baseline-0")),
+    "after a mid-generation checkpoint"])
 def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario, tmp_path_factory):
     tmp_path, store = env
     every = 40 if scenario == "after a mid-generation checkpoint" else 0
@@ -157,6 +159,7 @@ def test_kill_9_and_resume_gives_the_rows_of_an_uninterrupted_run(env, scenario,
 
 
 @pytest.mark.slow  # real scheduler and worker processes, or whole trainings
+@pytest.mark.xdist_group("baseline-0")
 def test_a_locked_database_loses_no_row(env, monkeypatch, tmp_path_factory):
     """Writes that raise (the database locked by another process for seconds) are kept and retried."""
     tmp_path, store = env

@@ -28,7 +28,7 @@ from engine.jobs.launch import ensure_scheduler
 from engine.jobs.liveness import holder_alive
 from engine.jobs.slurm_entry import node_command
 from engine.jobs.slurm_state import job_states
-from tests.jobs_helpers import (TERMINAL, assert_same_rows, launch, rows, torch_threads, wait_for, wait_until,
+from tests.jobs_helpers import (TERMINAL, assert_same_rows, launch, rows, wait_for, wait_until,
                                 write_config)
 
 REQUIRE = os.environ.get("XLQA_REQUIRE_SLURM", "") not in ("", "0")
@@ -209,13 +209,22 @@ def test_the_multi_node_command_line_whole():
             "--num_processes=8", "--main_process_ip=gpu07", "--main_process_port=29742", *worker]
 
 
-def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an_uninterrupted_run(cluster):
+def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an_uninterrupted_run(cluster, request):
     tmp_path, store = cluster
     # long enough that the run is still training when Slurm warns (its time-limit check runs every 30 s)
     train_cfg = {"epochs": 20, "batch_size": 8, "log_every": 7, "checkpoint_every": 0}
     sections = dict(data={"synthetic_paragraphs": 100}, model={"name": "tiny-bert:128:2"},
                     features={"max_length": 128, "doc_stride": 48, "max_query_length": 24},
                     train=train_cfg, eval={"suites": [], "max_per_cell": 10})
+    # the same config, uninterrupted, in a process of its own beside the Slurm job (this test's waits are
+    # Slurm's, and the baseline is a whole training); one thread, as the job's cpus_per_task gives its worker
+    base = tmp_path / "baseline"
+    base.mkdir()
+    baseline_run = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(write_config(base, "slurm-time", **sections)),
+         "--db", str(base / "xlqa.db")], cwd=base, stdout=(base / "run.log").open("w"), stderr=subprocess.STDOUT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    request.addfinalizer(baseline_run.kill)   # a no-op once it has ended
     ids = launch(on_slurm(tmp_path, "slurm-time", slurm={"time": "00:10:00", "warning_s": 300}, **sections),
                  "--executor", "slurm")
     train = ids[1]
@@ -244,13 +253,7 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
         done["status"], store.get_run(train)["error"], store.get_run(train)["hint"])
     log = CliRunner().invoke(main, ["logs", str(train)]).output
     assert "resuming from" in log
-    # the same config, uninterrupted, in this process (the worker's thread count: float sums depend on it)
-    base = tmp_path / "baseline"
-    base.mkdir()
-    baseline_cfg = write_config(base, "slurm-time", **sections)
-    with torch_threads(1):
-        result = CliRunner().invoke(main, ["run", str(baseline_cfg), "--db", str(base / "xlqa.db")])
-    assert result.exit_code == 0, result.output
+    assert baseline_run.wait(timeout=600) == 0, (base / "run.log").read_text()[-3000:]
     base_store = Store(str(base / "xlqa.db"))
     base_train = next(r for r in base_store.list_runs() if r["kind"] == "distill")
     resumed = rows(store, train)
