@@ -583,9 +583,18 @@ def _screen(opener):
         await until(pilot, lambda: runs_loaded(pilot.app), "the runs list")  # read in a worker, however busy the machine
         await settled(pilot)
         opener(pilot.app)
-        await until(pilot, lambda: _shown(pilot.app), "the screen's data")
+        await until(pilot, lambda: _shown(pilot.app), "the screen's data", timeout=60,   # beside pytest-xdist's
+                    show=lambda: _drawn(pilot.app))                      # other workers, a loaded machine
         await settled(pilot)
     return run_before
+
+
+def _drawn(app) -> str:
+    """The screen's text, and the columns' widths of its tables (for a timeout's message)."""
+    from textual.widgets import DataTable
+    widths = {t.id: [(str(c.label), c.width, c.content_width, c.auto_width) for c in t.columns.values()]
+              for t in app.screen.query(DataTable)}
+    return screen_text(app) + f"\ncolumns: {widths}"
 
 
 SCREENS = {
