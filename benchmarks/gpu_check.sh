@@ -101,7 +101,8 @@ PY
 
 cuda_tests() {   # the files that mark a test cuda (the dashboard's tests need packages the image lacks)
   local files; files=$(grep -rl --include='test_*.py' 'pytest.mark.cuda' tests)
-  XLQA_REQUIRE_CUDA=1 "$PY" -m pytest -q -rs -p no:cacheprovider -m cuda $files
+  # in this process (`-o addopts=`: no pytest-xdist `-n`, which the image may not have)
+  XLQA_REQUIRE_CUDA=1 "$PY" -m pytest -q -rs -p no:cacheprovider -o addopts= -m cuda $files
 }
 
 versions() {

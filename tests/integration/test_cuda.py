@@ -55,7 +55,7 @@ def test_the_teacher_head_is_fp32_under_bf16_autocast_on_cuda():
 
 def _run_marked(**env):
     """This file's cuda-marked test in a fresh pytest: what a user without a GPU sees."""
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",
                            __file__, "-k", "agrees_with_the_cpu"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
