@@ -32,6 +32,9 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+SIGNIFICANCE_COLUMNS = ("run", "view", "delta", "95% interval", "p", "n")
+
+
 def significance_rows(base: int, results: dict) -> list[tuple[str, ...]]:
     """(run, view, delta, 95% interval, p, n) per compared run and view: six columns that fit 80, as the CLI's
     table puts the views in rows rather than side by side."""
@@ -102,7 +105,7 @@ class CompareScreen(Screen):
                             run["kind"], *(fmt(v.key) for v in (XLT, G_XLT, G_XLT_CROSS)))
         self.draw_curves()
         table = self.query_one("#compare-significance", DataTable)
-        table.add_columns("run", "view", "delta", "95% interval", "p", "n")
+        table.add_columns(*SIGNIFICANCE_COLUMNS)
         table.add_row("…", "computing", "", "", "", "")
         self.render_config()
         self.load_significance()
@@ -122,9 +125,13 @@ class CompareScreen(Screen):
 
     def on_significance_loaded(self, message: SignificanceLoaded) -> None:
         table = self.query_one("#compare-significance", DataTable)
-        table.clear()
-        for row in significance_rows(self.run_ids[0], message.results):
-            table.add_row(*row)
+        rows = significance_rows(self.run_ids[0], message.results)
+        # widths given, not measured: DataTable measures new rows when idle and keeps the lines it drew before
+        # that, so a frame drawn in between (a loaded machine) left the first row and the header cut for good
+        table.clear(columns=True)
+        for i, label in enumerate(SIGNIFICANCE_COLUMNS):
+            table.add_column(label, width=max([len(label), *(len(row[i]) for row in rows)]))
+        table.add_rows(rows)
 
     @work(thread=True, exclusive=True, group="logs")
     def load_logs(self) -> None:
