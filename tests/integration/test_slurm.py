@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -102,7 +103,13 @@ class Trace:
             if predicate(run):
                 return run
             time.sleep(0.3)
-        raise AssertionError(f"run {self.run_id}: timed out waiting for {what}; went through {self.seen}")
+        run = self.store.get_run(self.run_id)
+        job = subprocess.run(["scontrol", "show", "job", "-o", run["external_id"] or "0"], capture_output=True,
+                             text=True).stdout if run["external_id"] else ""
+        log = Path(run["output_dir"] or ".") / "worker.log"
+        tail = "".join(log.read_text().splitlines(keepends=True)[-15:]) if log.is_file() else "(no worker.log)"
+        raise AssertionError(f"run {self.run_id}: timed out waiting for {what}; went through {self.seen}\n"
+                             f"scontrol: {job}\nworker.log:\n{tail}")
 
     def __str__(self):
         return " -> ".join(f"{s}/{j or '-'}" for s, j in self.seen)
@@ -235,7 +242,7 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     minutes = sum(int(p) * 60 ** i for i, p in enumerate(reversed(elapsed.split(":")))) / 60
     # the limit now 2-3 minutes away, within the 300 s warning: Slurm warns at its next check
     subprocess.run(["scontrol", "update", f"JobId={job}", f"TimeLimit={math.ceil(minutes) + 2}"], check=True)
-    warned = trace.until(lambda r: r["pid"] is None, timeout=90, what="the warning's hand-back")
+    warned = trace.until(lambda r: r["pid"] is None, timeout=150, what="the warning's hand-back")  # 30 s checks, a loaded machine
     stopped = max(a["step"] for a in store.artifacts(train) if a["kind"] == "checkpoint")  # written at the warning
     assert warned["status"] == "running" and stopped >= max(s for s, _ in store.metric_series(train, "loss"))
     reason = lambda: subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True, text=True).stdout
