@@ -72,3 +72,15 @@ def test_a_sample_worker_imports_neither_torch_nor_transformers(tmp_path, monkey
     out = imported("engine.jobs.worker", "--db", url, "--run", str(ids[0]))
     assert out == {"code": 0, "heavy": ["datasets"]}
     assert Store(url).get_run(ids[0])["status"] == "done"
+
+
+def test_every_command_is_found_in_the_module_the_lazy_group_imports_for_it():
+    """`xlqa-run NAME` imports only COMMAND_MODULES' module of NAME: a command added to a module but not to the
+    table, or listed under the wrong module, would be missing or slow."""
+    import importlib
+
+    from engine.cli.base import COMMAND_MODULES, main
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    assert {name: cmd.callback.__module__ for name, cmd in main.commands.items()} == {
+        name: module for module, names in COMMAND_MODULES.items() for name in names}
