@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from rich.progress import track
 
 from db import Store
-from db.models import Metric, utcnow
+from db.models import Metric
+from db.tables import utcnow
 
 
 def main():

@@ -8,7 +8,7 @@ import copy
 
 from sqlalchemy import select
 
-from db.models import Experiment
+from db.tables import EXPERIMENT
 
 
 def full_config(experiment_config: dict | None, run_config: dict | None) -> dict | None:
@@ -26,10 +26,11 @@ def full_config(experiment_config: dict | None, run_config: dict | None) -> dict
     return merged
 
 
-def with_full_configs(s, runs: list[dict]) -> list[dict]:
-    """Inside a session: each run dict's `config` made full, with one query for all their experiments."""
+def with_full_configs(conn, runs: list[dict]) -> list[dict]:
+    """Inside a connection or a session: each run dict's `config` made full, with one query for all their
+    experiments."""
     ids = {r["experiment_id"] for r in runs}
-    configs = dict(s.execute(select(Experiment.id, Experiment.config).where(Experiment.id.in_(ids))).all()) if ids else {}
+    configs = dict(conn.execute(select(EXPERIMENT.c.id, EXPERIMENT.c.config).where(EXPERIMENT.c.id.in_(ids))).all()) if ids else {}
     for r in runs:
         r["config"] = full_config(configs.get(r["experiment_id"]), r["config"])
     return runs

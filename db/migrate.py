@@ -2,7 +2,7 @@
 is upgraded when it is opened (SQLite: after a copy of the file is kept beside it), or, when it cannot be
 written, the error names `xlqa-run db upgrade`.
 
-    python -m db.migrate --dump      # rewrite db/schema/{sqlite,postgresql}.sql from the models
+    python -m db.migrate --dump      # rewrite db/schema/{sqlite,postgresql}.sql from the tables (db/tables.py)
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import Engine
 
-from db.models import Base
 from db.session import StoreError, sqlite_path
+from db.tables import metadata
 
-__all__ = ["Base", "current_revision", "ensure_schema", "head_revision", "schema_sql", "upgrade"]
+__all__ = ["current_revision", "ensure_schema", "head_revision", "schema_sql", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
@@ -125,12 +125,12 @@ def upgrade(url: str, engine: Engine | None = None) -> tuple[str | None, str]:
 
 
 def schema_sql(dialect_name: str) -> str:
-    """CREATE statements of the models for one dialect, in dependency order (the committed dump)."""
+    """CREATE statements of the tables (db/tables.py) for one dialect, in dependency order (the committed dump)."""
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
     dialect = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[dialect_name]
     out = [f"-- xlqa schema {head_revision()} ({dialect_name}); made by `python -m db.migrate --dump`"]
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         out.append(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
         for index in sorted(table.indexes, key=lambda i: i.name):
             out.append(str(CreateIndex(index).compile(dialect=dialect)).strip() + ";")

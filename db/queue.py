@@ -10,9 +10,10 @@ from sqlalchemy import delete, or_, select, update
 
 from db.configs import full_config, with_full_configs
 from db.alerts import STATUS_ALERTS
-from db.models import (Alert, Artifact, EvalCell, Experiment, Histogram, Metric, MetricSummary, PairStat, QuestionScore,
-                       Run, SchedulerLease, as_dict, utcnow)
+from db.reads import rows, run_row
 from db.session import StoreError
+from db.tables import (ALERT, ARTIFACT, EVAL_CELL, EXPERIMENT, HISTOGRAM, METRIC, METRIC_SUMMARY, PAIR_STAT, QUESTION_SCORE,
+                       RUN, SCHEDULER_LEASE, utcnow)
 from db.states import RESUMABLE, UNFINISHED
 
 
@@ -26,7 +27,7 @@ def fence(s, run_id: int, attempt: int | None) -> None:
     takes the row's write lock, so a concurrent mark-lost or re-claim is ordered before or after us."""
     if attempt is None:
         return
-    res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+    res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.attempt == attempt, RUN.c.status == "running")
                     .values(heartbeat_at=utcnow()))
     if res.rowcount != 1:
         raise RunTakenOver(f"run {run_id} is no longer held by attempt {attempt} of this worker")
@@ -37,11 +38,13 @@ def age_seconds(t: datetime | None) -> float:
 
 
 class RunQueue:
-    """Mixed into Store, which provides session()."""
+    """Mixed into Store, which provides session() (writes; the ORM models only where a row is built or changed as
+    an object) and connect() (reads)."""
 
     def create_experiment(self, name: str, notes: str = "", tags: str = "", config: dict | None = None,
                           config_hash: str | None = None) -> int:
         """`config`: the full config its runs compute, stored once; `config_hash`: engine.config.config_hash of it."""
+        from db.models import Experiment
         with self.session() as s:
             exp = Experiment(name=name, notes=notes, tags=tags, config=config, config_hash=config_hash)
             s.add(exp)
@@ -59,9 +62,10 @@ class RunQueue:
         if not output_dir or not os.path.isabs(output_dir):
             raise ValueError(f"run output_dir {output_dir!r} is not an absolute path: resolve it before creating "
                              "the run (e.g. Path(output_dir).resolve())")
+        from db.models import Run
         with self.session() as s:
             if sweep is None:
-                exp_config = s.scalar(select(Experiment.config).where(Experiment.id == experiment_id))
+                exp_config = s.scalar(select(EXPERIMENT.c.config).where(EXPERIMENT.c.id == experiment_id))
                 sweep = full_config(exp_config, config).get("sweep") or ""
             run = Run(experiment_id=experiment_id, kind=kind, config=config, depends_on=depends_on, devices=devices,
                       output_dir=output_dir, seed=seed, git_commit=git_commit, versions=versions or {},
@@ -72,24 +76,24 @@ class RunQueue:
 
     def update_run(self, run_id: int, **fields) -> None:
         with self.session() as s:
-            s.execute(update(Run).where(Run.id == run_id).values(**fields))
+            s.execute(update(RUN).where(RUN.c.id == run_id).values(**fields))
 
     def claim(self, run_id: int, **fields) -> int | None:
         """queued -> running with a new attempt number, atomically (compare and set): of two executors that
         try to start the same run, one gets the attempt and the other None."""
         with self.session() as s:
-            res = s.execute(update(Run).where(Run.id == run_id, Run.status == "queued")
-                            .values(status="running", attempt=Run.attempt + 1, pid=None, started_at=utcnow(),
+            res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.status == "queued")
+                            .values(status="running", attempt=RUN.c.attempt + 1, pid=None, started_at=utcnow(),
                                     heartbeat_at=utcnow(), cancel_requested=False, **fields))
             if res.rowcount != 1:
                 return None
-            return s.scalar(select(Run.attempt).where(Run.id == run_id))
+            return s.scalar(select(RUN.c.attempt).where(RUN.c.id == run_id))
 
     def bind_worker(self, run_id: int, attempt: int, pid: int, host: str, pgid: int | None = None) -> bool:
         """The worker process takes the attempt it was started for; a second process for it is refused."""
         with self.session() as s:
-            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running",
-                                              Run.pid.is_(None))
+            res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.attempt == attempt, RUN.c.status == "running",
+                                              RUN.c.pid.is_(None))
                             .values(pid=pid, host=host, pgid=pgid, heartbeat_at=utcnow()))
             return res.rowcount == 1
 
@@ -101,9 +105,9 @@ class RunQueue:
         kind = (STATUS_ALERTS.get(status) if alert is True else alert) or None
         alerts = []
         with self.session() as s:
-            q = update(Run).where(Run.id == run_id)
+            q = update(RUN).where(RUN.c.id == run_id)
             if attempt is not None:
-                q = q.where(Run.attempt == attempt, Run.status == "running")
+                q = q.where(RUN.c.attempt == attempt, RUN.c.status == "running")
             res = s.execute(q.values(status=status, ended_at=utcnow(), error=error, hint=hint))
             if res.rowcount == 1:
                 alerts = self._end_alerts(s, run_id, status, error, kind)
@@ -114,14 +118,14 @@ class RunQueue:
         """A worker stopped by its cluster (time limit, preemption) gives up its process but not its attempt:
         the run stays running, and the same job, requeued, binds the attempt again."""
         with self.session() as s:
-            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+            res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.attempt == attempt, RUN.c.status == "running")
                             .values(pid=None, heartbeat_at=utcnow()))
             return res.rowcount == 1
 
     def touch(self, run_id: int, attempt: int) -> None:
         """A heartbeat on a run's behalf while its job waits in a cluster queue."""
         with self.session() as s:
-            s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+            s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.attempt == attempt, RUN.c.status == "running")
                       .values(heartbeat_at=utcnow()))
 
     def mark_lost(self, run_id: int, attempt: int, error: str, hint: str) -> bool:
@@ -129,7 +133,7 @@ class RunQueue:
         run_lost in the same transaction."""
         alerts = []
         with self.session() as s:
-            res = s.execute(update(Run).where(Run.id == run_id, Run.attempt == attempt, Run.status == "running")
+            res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.attempt == attempt, RUN.c.status == "running")
                             .values(status="lost", ended_at=utcnow(), error=error, hint=hint))
             if res.rowcount == 1:
                 alerts = self._end_alerts(s, run_id, "lost", error, STATUS_ALERTS["lost"])
@@ -146,11 +150,12 @@ class RunQueue:
             values["total_steps"] = total
         with self.session() as s:
             fence(s, run_id, attempt)
-            s.execute(update(Run).where(Run.id == run_id).values(**values))
-            return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+            s.execute(update(RUN).where(RUN.c.id == run_id).values(**values))
+            return bool(s.scalar(select(RUN.c.cancel_requested).where(RUN.c.id == run_id)))
 
     def request_cancel(self, run_id: int) -> dict:
         """Queued runs are cancelled at once; running ones get the flag (and the caller sends SIGTERM)."""
+        from db.models import Run, as_dict
         with self.session() as s:
             run = s.get(Run, run_id)
             if run is None:
@@ -164,15 +169,15 @@ class RunQueue:
     def requeue(self, run_id: int, resume: bool = True) -> bool:
         """A failed, lost or cancelled run back to queued (compare and set on the status)."""
         with self.session() as s:
-            res = s.execute(update(Run).where(Run.id == run_id, Run.status.in_(RESUMABLE))
+            res = s.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.status.in_(RESUMABLE))
                             .values(status="queued", cancel_requested=False, resume=resume, error="", hint="",
                                     ended_at=None, pid=None))
             return res.rowcount == 1
 
     def dependents(self, run_id: int) -> list[int]:
         """Every run that depends on this one, directly or through others, in dependency order."""
-        with self.session() as s:
-            edges = s.execute(select(Run.id, Run.depends_on).where(Run.depends_on.is_not(None))).all()
+        with self.connect() as conn:
+            edges = conn.execute(select(RUN.c.id, RUN.c.depends_on).where(RUN.c.depends_on.is_not(None))).all()
         children: dict[int, list[int]] = {}
         for child, parent in edges:
             children.setdefault(parent, []).append(child)
@@ -185,35 +190,36 @@ class RunQueue:
 
     def delete_run(self, run_id: int) -> None:
         with self.session() as s:
-            for table in (Metric, MetricSummary, Histogram, PairStat, EvalCell, QuestionScore, Artifact, Alert):
-                s.execute(delete(table).where(table.run_id == run_id))
-            s.execute(update(Run).where(Run.depends_on == run_id).values(depends_on=None))
-            s.execute(delete(Run).where(Run.id == run_id))
+            for table in (METRIC, METRIC_SUMMARY, HISTOGRAM, PAIR_STAT, EVAL_CELL, QUESTION_SCORE, ARTIFACT, ALERT):
+                s.execute(delete(table).where(table.c.run_id == run_id))
+            s.execute(update(RUN).where(RUN.c.depends_on == run_id).values(depends_on=None))
+            s.execute(delete(RUN).where(RUN.c.id == run_id))
 
     def runs_with_status(self, *statuses: str) -> list[dict]:
-        with self.session() as s:
-            return with_full_configs(s, [as_dict(r) for r in s.scalars(select(Run).where(Run.status.in_(statuses))
-                                                                       .order_by(Run.id))])
+        with self.connect() as conn:
+            return with_full_configs(conn, rows(conn.execute(select(RUN).where(RUN.c.status.in_(statuses)).order_by(RUN.c.id))))
 
     def ready_runs(self) -> list[dict]:
         """Queued runs whose dependency (if any) is done."""
-        with self.session() as s:
-            dep = Run.__table__.alias("dep")
-            q = (select(Run).outerjoin(dep, Run.depends_on == dep.c.id)
-                 .where(Run.status == "queued", or_(Run.depends_on.is_(None), dep.c.status == "done")).order_by(Run.id))
-            return with_full_configs(s, [as_dict(r) for r in s.scalars(q)])
+        dep = RUN.alias("dep")
+        q = (select(RUN).outerjoin(dep, RUN.c.depends_on == dep.c.id)
+             .where(RUN.c.status == "queued", or_(RUN.c.depends_on.is_(None), dep.c.status == "done")).order_by(RUN.c.id))
+        with self.connect() as conn:
+            return with_full_configs(conn, rows(conn.execute(q)))
 
     def blocked_runs(self) -> list[dict]:
         """Queued runs whose dependency failed, was cancelled or lost: they can never start."""
-        with self.session() as s:
-            dep = Run.__table__.alias("dep")
-            q = (select(Run, dep.c.id, dep.c.status).join(dep, Run.depends_on == dep.c.id)
-                 .where(Run.status == "queued", dep.c.status.in_(UNFINISHED)))
-            return with_full_configs(s, [{**as_dict(r), "dep_id": d, "dep_status": st} for r, d, st in s.execute(q)])
+        dep = RUN.alias("dep")
+        q = (select(RUN, dep.c.id.label("dep_id"), dep.c.status.label("dep_status")).join(dep, RUN.c.depends_on == dep.c.id)
+             .where(RUN.c.status == "queued", dep.c.status.in_(UNFINISHED)))
+        with self.connect() as conn:
+            return with_full_configs(conn, [{**run_row(r), "dep_id": r["dep_id"], "dep_status": r["dep_status"]}
+                                            for r in conn.execute(q).mappings()])
 
     def acquire_lease(self, holder: str, pid: int, stale_after: float = 30.0, holder_alive=None) -> bool:
         """Take or renew the scheduler lease. Another holder's lease is taken over once its heartbeat is
         stale, or at once when `holder_alive(holder, pid)` says its process is gone."""
+        from db.models import SchedulerLease
         now = utcnow()
         with self.session() as s:
             lease = s.get(SchedulerLease, 1)
@@ -222,18 +228,18 @@ class RunQueue:
                 return True
             dead = holder_alive is not None and lease.holder != holder and not holder_alive(lease.holder, lease.pid)
             if lease.holder == holder or dead or lease.heartbeat_at < now - timedelta(seconds=stale_after):
-                res = s.execute(update(SchedulerLease).where(SchedulerLease.id == 1, SchedulerLease.heartbeat_at == lease.heartbeat_at)
+                res = s.execute(update(SCHEDULER_LEASE).where(SCHEDULER_LEASE.c.id == 1, SCHEDULER_LEASE.c.heartbeat_at == lease.heartbeat_at)
                                 .values(holder=holder, pid=pid, heartbeat_at=now))
                 return res.rowcount == 1
             return False
 
     def lease_alive(self, stale_after: float = 30.0, holder_alive=None) -> bool:
-        with self.session() as s:
-            lease = s.get(SchedulerLease, 1)
-            if lease is None or lease.heartbeat_at < utcnow() - timedelta(seconds=stale_after):
-                return False
-            return holder_alive is None or holder_alive(lease.holder, lease.pid)
+        with self.connect() as conn:
+            lease = conn.execute(select(SCHEDULER_LEASE).where(SCHEDULER_LEASE.c.id == 1)).first()
+        if lease is None or lease.heartbeat_at < utcnow() - timedelta(seconds=stale_after):
+            return False
+        return holder_alive is None or holder_alive(lease.holder, lease.pid)
 
     def release_lease(self, holder: str) -> None:
         with self.session() as s:
-            s.execute(delete(SchedulerLease).where(SchedulerLease.holder == holder))
+            s.execute(delete(SCHEDULER_LEASE).where(SCHEDULER_LEASE.c.holder == holder))

@@ -10,11 +10,14 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, DatabaseError
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # the ORM is the writes' (db/models.py): a command that only reads never imports it
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class StoreError(RuntimeError):
@@ -127,6 +130,17 @@ def explain(error: Exception, url: str) -> StoreError:
         return StoreError(f"{path or url} is read-only: results can be read, but nothing can be written; "
                           "copy it somewhere writable to change it")
     return StoreError(f"database error: {text.splitlines()[0] if text else type(orig).__name__}")
+
+
+@contextmanager
+def connection_scope(engine: Engine, url: str = "") -> Connection:
+    """A read on one Core connection (rolled back when it ends: a read commits nothing), its database errors
+    said in one line as session_scope says them."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except (OperationalError, DatabaseError) as e:
+        raise explain(e, url) from e
 
 
 @contextmanager

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from db.models import (Artifact, EvalCell, Histogram, Metric, MetricSummary, PairStat, QuestionScore, RunCost,
-                       as_dict, utcnow)
 from db.queue import fence
+from db.reads import rows
+from db.tables import (ARTIFACT, EVAL_CELL, HISTOGRAM, METRIC, METRIC_SUMMARY, PAIR_STAT, QUESTION_SCORE, RUN_COST,
+                       utcnow)
 
 LOWER_IS_BETTER = ("loss",)  # keys containing these: best = min
 
@@ -26,31 +27,31 @@ class Tracking:
         written once the run is not this worker's (RunTakenOver).
 
         metrics: (key, context, step, value, wall_time); histograms: dicts; pairs: (generation, key, q, c, mean, n);
-        evals: dicts of EvalCell columns; artifacts: (kind, path, step, bytes); questions: dicts of QuestionScore
+        evals: dicts of eval_cell columns; artifacts: (kind, path, step, bytes); questions: dicts of question_score
         columns; alerts: (kind, text), handed to the store's alert hook after the commit; costs: dicts of
-        RunCost columns, each replacing the row of its (run, attempt, stage)."""
+        run_cost columns, each replacing the row of its (run, attempt, stage)."""
         raised = []
         with self.session() as s:
             fence(s, run_id, attempt)
             if alerts:
                 raised = self._insert_alerts(s, [(run_id, kind, body) for kind, body in alerts])
             if metrics:
-                s.execute(Metric.__table__.insert(), [
+                s.execute(METRIC.insert(), [
                     {"run_id": run_id, "key": k, "context": c, "step": st, "value": v, "wall_time": t or utcnow()}
                     for k, c, st, v, t in metrics])
                 self._update_summary(s, run_id, metrics)
             if histograms:
-                s.execute(Histogram.__table__.insert(), [{"run_id": run_id, **h} for h in histograms])
+                s.execute(HISTOGRAM.insert(), [{"run_id": run_id, **h} for h in histograms])
             if pairs:
-                s.execute(PairStat.__table__.insert(), [
+                s.execute(PAIR_STAT.insert(), [
                     {"run_id": run_id, "generation": g, "key": k, "lang_q": q, "lang_c": c, "mean": m, "n": n}
                     for g, k, q, c, m, n in pairs])
             if evals:
-                s.execute(EvalCell.__table__.insert(), [{"run_id": run_id, **e} for e in evals])
+                s.execute(EVAL_CELL.insert(), [{"run_id": run_id, **e} for e in evals])
             if questions:
-                s.execute(QuestionScore.__table__.insert(), [{"run_id": run_id, **q} for q in questions])
+                s.execute(QUESTION_SCORE.insert(), [{"run_id": run_id, **q} for q in questions])
             if artifacts:
-                s.execute(Artifact.__table__.insert(), [
+                s.execute(ARTIFACT.insert(), [
                     {"run_id": run_id, "kind": k, "path": p, "step": st, "bytes": b} for k, p, st, b in artifacts])
             if costs:
                 self._replace_costs(s, run_id, attempt or 0, costs)
@@ -59,10 +60,10 @@ class Tracking:
     @staticmethod
     def _replace_costs(s, run_id: int, attempt: int, costs) -> None:
         latest = {c["stage"]: c for c in costs}   # a retried batch may hold a stage twice: the last one counts
-        s.execute(delete(RunCost).where(RunCost.run_id == run_id, RunCost.attempt == attempt,
-                                        RunCost.stage.in_(latest)))
+        s.execute(delete(RUN_COST).where(RUN_COST.c.run_id == run_id, RUN_COST.c.attempt == attempt,
+                                        RUN_COST.c.stage.in_(latest)))
         now = utcnow()
-        s.execute(RunCost.__table__.insert(), [{"run_id": run_id, "attempt": attempt, "updated_at": now, **c}
+        s.execute(RUN_COST.insert(), [{"run_id": run_id, "attempt": attempt, "updated_at": now, **c}
                                                for c in latest.values()])
 
     def _update_summary(self, s, run_id, metrics):
@@ -76,6 +77,7 @@ class Tracking:
                 better = value < last[2] if lower else value > last[2]
                 best, best_step = (value, step) if better else (last[2], last[3])
                 latest[(key, ctx)] = (step, value, best, best_step) if step >= last[0] else (last[0], last[1], best, best_step)
+        from db.models import MetricSummary   # rows changed as objects: the ORM's (db/models.py)
         existing = {(m.key, m.context): m for m in s.scalars(
             select(MetricSummary).where(MetricSummary.run_id == run_id, MetricSummary.key.in_({k for k, _ in latest})))}
         for (key, ctx), (step, value, best, best_step) in latest.items():
@@ -94,23 +96,23 @@ class Tracking:
         step-keyed rows after `step` go, and generation-keyed rows (the teacher's per-generation histogram
         and pair statistics) from `generation` on, since that generation's teacher is computed again.
         (-1, -1): the run starts over, every row goes."""
-        gen_histogram = Histogram.generation.is_not(None) & (Histogram.key == "coef_generation")
+        gen_histogram = HISTOGRAM.c.generation.is_not(None) & (HISTOGRAM.c.key == "coef_generation")
         with self.session() as s:
             fence(s, run_id, attempt)
             # sys_* metrics describe the machine over time (their step is seconds since queued): never truncated
-            s.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step, ~Metric.key.like("sys\\_%", escape="\\")))
-            s.execute(delete(Histogram).where(Histogram.run_id == run_id, ~gen_histogram, Histogram.step > step))
-            s.execute(delete(Histogram).where(Histogram.run_id == run_id, gen_histogram,
-                                              (Histogram.generation >= generation) | (Histogram.step > step)))
-            s.execute(delete(EvalCell).where(EvalCell.run_id == run_id, EvalCell.step > step))
-            s.execute(delete(QuestionScore).where(QuestionScore.run_id == run_id, QuestionScore.step > step))
-            s.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.step > step))
-            s.execute(delete(PairStat).where(PairStat.run_id == run_id, PairStat.generation >= generation))
-            s.execute(delete(MetricSummary).where(MetricSummary.run_id == run_id))
-            rows = s.execute(select(Metric.key, Metric.context, Metric.step, Metric.value, Metric.wall_time)
-                             .where(Metric.run_id == run_id).order_by(Metric.step)).all()
-            if rows:
-                self._update_summary(s, run_id, [tuple(r) for r in rows])
+            s.execute(delete(METRIC).where(METRIC.c.run_id == run_id, METRIC.c.step > step, ~METRIC.c.key.like("sys\\_%", escape="\\")))
+            s.execute(delete(HISTOGRAM).where(HISTOGRAM.c.run_id == run_id, ~gen_histogram, HISTOGRAM.c.step > step))
+            s.execute(delete(HISTOGRAM).where(HISTOGRAM.c.run_id == run_id, gen_histogram,
+                                              (HISTOGRAM.c.generation >= generation) | (HISTOGRAM.c.step > step)))
+            s.execute(delete(EVAL_CELL).where(EVAL_CELL.c.run_id == run_id, EVAL_CELL.c.step > step))
+            s.execute(delete(QUESTION_SCORE).where(QUESTION_SCORE.c.run_id == run_id, QUESTION_SCORE.c.step > step))
+            s.execute(delete(ARTIFACT).where(ARTIFACT.c.run_id == run_id, ARTIFACT.c.step > step))
+            s.execute(delete(PAIR_STAT).where(PAIR_STAT.c.run_id == run_id, PAIR_STAT.c.generation >= generation))
+            s.execute(delete(METRIC_SUMMARY).where(METRIC_SUMMARY.c.run_id == run_id))
+            kept = s.execute(select(METRIC.c.key, METRIC.c.context, METRIC.c.step, METRIC.c.value, METRIC.c.wall_time)
+                             .where(METRIC.c.run_id == run_id).order_by(METRIC.c.step)).all()
+            if kept:
+                self._update_summary(s, run_id, [tuple(r) for r in kept])
 
     def keep_finished_cells(self, run_id: int, attempt: int | None = None) -> dict:
         """An evaluate run resumes: its scored cells (each written with its questions in one transaction)
@@ -118,7 +120,7 @@ class Tracking:
         cells as {(suite, lang_q, lang_c): cell}."""
         with self.session() as s:
             fence(s, run_id, attempt)
-            for table in (Metric, MetricSummary, Artifact, Histogram, PairStat):
-                s.execute(delete(table).where(table.run_id == run_id))
-            cells = s.scalars(select(EvalCell).where(EvalCell.run_id == run_id)).all()
-            return {(c.suite, c.lang_q, c.lang_c): as_dict(c) for c in cells}
+            for table in (METRIC, METRIC_SUMMARY, ARTIFACT, HISTOGRAM, PAIR_STAT):
+                s.execute(delete(table).where(table.c.run_id == run_id))
+            cells = rows(s.execute(select(EVAL_CELL).where(EVAL_CELL.c.run_id == run_id)))
+            return {(c["suite"], c["lang_q"], c["lang_c"]): c for c in cells}

@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from engine.suites import ANSWER_TEXTS, SUITES
-from engine.features import FeatureConfig
+from engine.feature_config import FeatureConfig
 from engine.languages import MLQA_LANGUAGES, check_language
 from engine.sampling import PAIRS
 from engine.loss_modes import COEFFICIENTS, KL_DIRECTIONS  # torch-free: loading a config imports no torch

@@ -3,7 +3,6 @@
 Exit codes: 0 success, 1 a job or check failed, 2 bad usage or bad input (click's convention).
 Commands parse, call a library function (engine.jobs, engine.analysis) and render (engine.cli.render)."""
 
-from engine.cli.base import main
-from engine.cli import alerts, analyses, data, db, results, runs  # noqa: E402,F401  (registers their commands on main)
+from engine.cli.base import main  # its commands are imported from their modules when used (COMMAND_MODULES)
 
 __all__ = ["main"]

@@ -5,6 +5,7 @@ Nothing heavy is imported at module level: `--help` and the store-reading comman
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 
 import click
@@ -12,13 +13,37 @@ import click
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DB_KEY = "xlqa.db"  # where --db is kept in the root context, whichever side of the command it was given
 
+# the module of each command (it registers them on `main` when imported): a command imports its own module
+# only, so `list` loads none of the analyses' or the data commands' code; --help, listing them all, imports all
+COMMAND_MODULES = {
+    "engine.cli.runs": ("run", "launch", "sweep", "demo", "list", "show", "logs", "cancel", "resume", "schedule"),
+    "engine.cli.results": ("matrix", "compare", "table", "power", "export", "plot", "query"),
+    "engine.cli.data": ("data", "score", "sample"),
+    "engine.cli.analyses": ("coef-curve", "nbest-ranks", "start-probs"),
+    "engine.cli.alerts": ("alerts",),
+    "engine.cli.db": ("db",),
+}
+
 
 class InputError(click.ClickException):
     exit_code = 2
 
 
 class XlqaGroup(click.Group):
-    """Database problems (bad URL, missing driver, not a database, read-only) end in one line and exit 2."""
+    """Commands come from their modules on first use (COMMAND_MODULES). Database problems (bad URL, missing
+    driver, not a database, read-only) end in one line and exit 2."""
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands:
+            modules = [m for m, names in COMMAND_MODULES.items() if cmd_name in names]
+            for module in modules or COMMAND_MODULES:   # an unknown name: all, for click's "did you mean"
+                importlib.import_module(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        for module in COMMAND_MODULES:
+            importlib.import_module(module)
+        return super().list_commands(ctx)
 
     def invoke(self, ctx):
         from db.session import StoreError

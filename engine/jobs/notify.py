@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import threading
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +42,13 @@ class Notifier:
     @classmethod
     def configured(cls) -> "Notifier | None":
         """The user's notifier (file, then environment), or None when neither names a webhook or command."""
-        try:
-            import tomllib
-        except ImportError:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
         values = {}
         path = config_path()
-        if path.exists():
+        if path.exists():  # tomllib only then: `list` and `show` ask, and most users have no file
+            try:
+                import tomllib
+            except ImportError:  # pragma: no cover - Python 3.10
+                import tomli as tomllib
             try:
                 values = {k: v for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items() if k in KEYS}
             except (OSError, tomllib.TOMLDecodeError) as e:
@@ -78,6 +77,7 @@ class Notifier:
         return thread
 
     def _deliver(self, due: list[dict]) -> None:
+        import urllib.request  # here: `list` and `show` attach a notifier before they read, and rarely send
         for alert in due:
             if self.webhook:
                 try:

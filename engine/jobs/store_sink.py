@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from db.models import utcnow
+from db.tables import utcnow
 from db.store import RunTakenOver, Store
 from engine import cancel as cancellation
 

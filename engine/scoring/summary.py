@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class View:
@@ -37,11 +35,42 @@ def _column(metric: str) -> str:
     return "exact_match" if metric in ("em", "exact_match") else metric
 
 
+def _pairwise_sum(vals: list[float], start: int, n: int) -> float:
+    """numpy's float64 pairwise summation (numpy/_core/src/umath/loops_utils.h.src, PW_BLOCKSIZE 128), step
+    for step: under 8 values in order; up to 128 in 8 interleaved accumulators, added as a tree, then the rest;
+    above that the two halves (cut at a multiple of 8) summed alone. A plain sum() can differ in the last bit."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += vals[i]
+        return total
+    if n <= 128:
+        acc = vals[start:start + 8]
+        end = start + n - n % 8
+        for i in range(start + 8, end, 8):
+            for j in range(8):
+                acc[j] += vals[i + j]
+        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        for i in range(end, start + n):
+            total += vals[i]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(vals, start, half) + _pairwise_sum(vals, start + half, n - half)
+
+
+def mean(values) -> float:
+    """float(np.mean(values)) bit for bit (np.add.reduce starts from 0.0, then adds the pairwise sum), without
+    importing numpy: the store-reading commands (`matrix`, `show`) start in a fraction of numpy's import.
+    NaN for no values, as np.mean gives (without its warning)."""
+    vals = [float(v) for v in values]
+    return (0.0 + _pairwise_sum(vals, 0, len(vals))) / len(vals) if vals else float("nan")
+
+
 def macro_mean(cells: list[dict], view: View, metric: str = "f1") -> float:
     """The unweighted mean over the view's cells of each cell's score (NaN without such a cell)."""
     column = _column(metric)
-    vals = [c[column] for c in cells if view.selects(c["lang_q"], c["lang_c"])]
-    return float(np.mean(vals)) if vals else float("nan")
+    return mean(c[column] for c in cells if view.selects(c["lang_q"], c["lang_c"]))
 
 
 def summarize(cells: list[dict], metric: str = "f1") -> dict[str, float]:

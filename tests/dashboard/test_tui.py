@@ -130,7 +130,7 @@ async def test_new_metric_rows_appear_live(store, monkeypatch):
     app = XlqaApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: runs_loaded(app), "the runs list")
-        from db.models import utcnow
+        from db.tables import utcnow
         store.update_run(4, status="running", step=30, total_steps=120, heartbeat_at=utcnow())  # a live worker
         cell = lambda column: str(app.screen.query_one(RunsTable).get_cell("4", column))   # by key: columns move
         await until(pilot, lambda: cell("status") == "running", "the periodic refresh")

@@ -216,7 +216,7 @@ def test_a_run_whose_worker_and_scheduler_died_becomes_lost_and_resumable(env, m
         scheduler_pid = lease.pid
     os.kill(scheduler_pid, signal.SIGKILL)
     kill_worker(store, train)
-    from db.models import utcnow
+    from db.tables import utcnow
     stale = lambda: (utcnow() - store.get_run(train)["heartbeat_at"]).total_seconds() > 3.5   # past XLQA_HEARTBEAT_STALE_S
     wait_until(stale, timeout=30, what="the heartbeat to go stale")
     assert store.get_run(train)["status"] == "running"      # nobody noticed yet

@@ -64,7 +64,7 @@ def test_a_sweep_says_once_that_it_ended(store, tmp_path):
 
 
 def test_once_since_and_the_badge_of_warnings_and_errors(store, tmp_path):
-    from db.models import utcnow
+    from db.tables import utcnow
     run, quiet = new_run(store, tmp_path), new_run(store, tmp_path)
     since = utcnow()
     assert store.add_alert(run, "heartbeat_stale", "no heartbeat for 16 s", once_since=since)

@@ -127,3 +127,28 @@ def test_a_summary_line_names_only_the_views_its_cells_have():
     same = summarize([{"lang_q": "en", "lang_c": "en", "f1": 50.0}])
     assert format_summary(cross) == "G-XLT (all cells) 30.00   G-XLT (cross cells) 30.00"
     assert format_summary(same) == "XLT 50.00"
+
+
+def test_the_macro_mean_is_numpys_bit_for_bit_without_numpy():
+    """Stored and shown G-XLT numbers were np.mean's, whose pairwise summation can differ from sum()/len() in the
+    last bit: engine.scoring.summary.mean must give the same float on every length a view can have (7x7 MLQA:
+    7, 42, 49 cells; 12x12 XQuAD: 12, 132, 144; past 128 numpy splits the sum in halves) and more."""
+    import random
+
+    import numpy as np
+
+    from engine.scoring.summary import mean
+    rng = random.Random(0)
+    lengths = [*range(1, 300), 7, 42, 49, 12, 132, 144, 1000, 4099]
+    for n in lengths:
+        for _ in range(20):
+            kind = rng.random()
+            if kind < 0.4:   # cell F1s: 100 x a mean of per-question F1s in [0, 1]
+                vals = [100 * sum(rng.random() for _ in range(q)) / q for q in (rng.randint(1, 60) for _ in range(n))]
+            elif kind < 0.7:   # EM-like: whole questions out of a cell's count
+                vals = [100 * rng.randint(0, q) / q for q in (rng.randint(1, 1200) for _ in range(n))]
+            else:   # magnitudes far apart, where the order of additions shows most
+                vals = [rng.uniform(-1, 1) * 10 ** rng.randint(-8, 12) for _ in range(n)]
+            assert mean(vals).hex() == float(np.mean(vals)).hex(), (n, vals)
+    assert mean([3, 4]) == 3.5 and mean([]) != mean([])   # ints as floats; NaN without values, as np.mean
+    assert mean([1.0, float("nan")]) != mean([1.0, float("nan")])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `show` prints lines: only `table` needs rich
+    from rich.table import Table
 
 
 def _num(v, fmt: str) -> str:
@@ -28,6 +31,7 @@ def cost_lines(stages: list[dict]) -> list[str]:
 
 def cost_table(result: dict) -> Table:
     """`table`: the rows' keys with each row's cost (mean over seeds of the whole chain: sample, train, evaluate)."""
+    from rich.table import Table
     table = Table(title="cost per row (mean over seeds of sample + train + evaluate); gain: G-XLT over the teacher "
                         "model.init_from names", box=None, padding=(0, 1))
     for k in result["keys"]:
