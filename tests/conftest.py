@@ -19,7 +19,8 @@ REQUIRE_CUDA = os.environ.get("XLQA_REQUIRE_CUDA", "") not in ("", "0")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # pytest-xdist's workers share the machine's cores: one torch (OpenMP) thread each, or their spinning
     # threads thrash (a 25 s training took 390 s at 4 workers of 2 threads on 2 cores). A job's worker
-    # process sets its own count (XLQA_CPU_SLOTS), so the rows it writes do not change.
+    # inherits it (worker_env lets a set OMP_NUM_THREADS win), and jobs_helpers.torch_threads() follows the
+    # same rule, so an in-process baseline still sums its floats like the worker it is compared with.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # The suite's heap holds torch, transformers, textual and the test modules: some 500,000 objects that every
@@ -28,6 +29,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 gc.set_threshold(10_000, 20, 50)
 
 
+@pytest.hookimpl(optionalhook=True)   # a hook of pytest-xdist's: unknown (and fine) under -p no:xdist
 def pytest_xdist_auto_num_workers(config):
     """`-n auto` (pyproject's addopts): a worker more than the cores, as many tests wait on processes they
     started (a scheduler, a worker, Slurm) rather than compute; at most 8, each holding torch and textual."""

@@ -4,6 +4,7 @@ vanished cannot pass the device check."""
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,12 @@ def test_without_a_gpu_the_check_fails_naming_why(tmp_path):
     done = check(tmp_path, STAGES="cuda-tests bench")
     assert done.returncode == 1
     assert "SKIP  cuda-tests: no CUDA device (torch" in done.stdout and "SKIP  bench: no CUDA device" in done.stdout
+
+
+def test_the_suite_runs_where_pytest_xdist_is_not_installed():
+    """The cuda stage's pytest on a GPU image without pytest-xdist (`-o addopts=` drops `-n`; conftest's
+    xdist hook must then be optional, not an unknown hook)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-o", "addopts=", "-p", "no:cacheprovider",
+                           "--collect-only", "-q", str(ROOT / "tests" / "unit" / "test_scoring.py")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "tests collected" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
