@@ -1,5 +1,6 @@
 """The ORM models of the results store's writes (MLflow's store layer: typed models behind the store API),
-mapped onto the Core tables of db/tables.py, where the columns are spelled once. The reads query those tables
+mapped onto the Core tables of db/tables.py, where the columns are spelled once: a class for each table
+that a write builds or changes as objects (the others are written by Core inserts). The reads query those tables
 without the ORM; this module, and sqlalchemy.orm with it, is imported by the first write."""
 
 from __future__ import annotations
@@ -36,32 +37,14 @@ class MetricSummary(Base):
     __table__ = tables.METRIC_SUMMARY
 
 
-class Histogram(Base):
-    __table__ = tables.HISTOGRAM
 
 
-class PairStat(Base):
-    __table__ = tables.PAIR_STAT
 
-
-class EvalCell(Base):
-    __table__ = tables.EVAL_CELL
-
-
-class QuestionScore(Base):
-    __table__ = tables.QUESTION_SCORE
-
-
-class Artifact(Base):
-    __table__ = tables.ARTIFACT
 
 
 class Alert(Base):
     __table__ = tables.ALERT
 
-
-class RunCost(Base):
-    __table__ = tables.RUN_COST
 
 
 class SchedulerLease(Base):

@@ -77,14 +77,14 @@ class InProcessScheduler(Scheduler):
 
 
 @contextmanager
-def torch_threads(count: int | None = None):
-    """torch's thread count set for the block, then restored: by default the one the scheduler's workers get
+def torch_threads():
+    """torch's thread count set for the block, then restored: the one the scheduler's workers get
     (worker_env's rule: OMP_NUM_THREADS when set, else the share of XLQA_CPU_SLOTS). Float sums depend on it,
     so an in-process run's rows equal a worker's only with it."""
     import torch
     threads = torch.get_num_threads()
     slots = int(os.environ.get("XLQA_CPU_SLOTS", "1"))
-    torch.set_num_threads(count or int(worker_env([], 0, threads=cpu_threads(slots))["OMP_NUM_THREADS"]))
+    torch.set_num_threads(int(worker_env([], 0, threads=cpu_threads(slots))["OMP_NUM_THREADS"]))
     try:
         yield
     finally:

@@ -227,10 +227,11 @@ def test_a_time_limit_mid_training_checkpoints_requeues_and_gives_the_rows_of_an
     # Slurm's, and the baseline is a whole training); one thread, as the job's cpus_per_task gives its worker
     base = tmp_path / "baseline"
     base.mkdir()
-    baseline_run = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "run", str(write_config(base, "slurm-time", **sections)),
-         "--db", str(base / "xlqa.db")], cwd=base, stdout=(base / "run.log").open("w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    with (base / "run.log").open("w") as log:
+        baseline_run = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "run", str(write_config(base, "slurm-time", **sections)),
+             "--db", str(base / "xlqa.db")], cwd=base, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"})
     request.addfinalizer(baseline_run.kill)   # a no-op once it has ended
     ids = launch(on_slurm(tmp_path, "slurm-time", slurm={"time": "00:10:00", "warning_s": 300}, **sections),
                  "--executor", "slurm")
