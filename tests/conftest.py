@@ -109,15 +109,14 @@ def worker_database(url: str) -> str:
     if not worker:
         return url
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    server = make_url(url)
-    name = f"{server.database}_{worker}"
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    from tests.helpers import pg_database_url
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{engine.url.database}_{worker}"
     with engine.connect() as conn:
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
+    return pg_database_url(url, name)
 
 
 STORE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("XLQA_TEST_PG_URL") else [])

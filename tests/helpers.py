@@ -4,7 +4,7 @@ import numpy as np
 
 from engine.testing import tiny_config
 
-__all__ = ["scored_evaluate_run", "tiny_config"]
+__all__ = ["pg_database_url", "scored_evaluate_run", "tiny_config"]
 
 
 def scored_evaluate_run(store, name, temperature, seed, shift, questions=30, ntl=2, langs=("en", "de", "ar")):
@@ -28,3 +28,9 @@ def scored_evaluate_run(store, name, temperature, seed, shift, questions=30, ntl
     store.finish(run, "done")
     return run
 
+
+def pg_database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the PostgreSQL server of `server_url` (XLQA_TEST_PG_URL), its host,
+    socket and user kept."""
+    from sqlalchemy.engine import make_url
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -104,3 +104,12 @@ async def settled(pilot) -> None:
 def screen_text(app) -> str:
     """What the terminal shows now, as plain text lines (the compositor's strips)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def screen_dump(app) -> str:
+    """The screen's text and the column widths of its tables (label, width, measured width, auto): what a
+    timed-out wait on a table shows."""
+    from textual.widgets import DataTable
+    widths = {t.id: [(str(c.label), c.width, c.content_width, c.auto_width) for c in t.columns.values()]
+              for t in app.screen.query(DataTable)}
+    return screen_text(app) + f"\ncolumns: {widths}"

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from textual.command import CommandInput, CommandList, CommandPalette
 
 from engine.jobs import launch as launch_module
-from tests.tui_fixtures import add_compared_run, filled_store, pushed_form, runs_loaded, screen_text, settled, until
+from tests.tui_fixtures import (add_compared_run, filled_store, pushed_form, runs_loaded, screen_dump, screen_text,
+                                settled, until)
 from xlqa_tui.app import XlqaApp, main as xlqa_main
 from xlqa_tui.screens.compare import CompareScreen
 from xlqa_tui.screens.confirm import ConfirmScreen
@@ -465,8 +466,7 @@ async def test_compare_at_80x24_fits_its_significance_rows_and_gives_curves_and_
         whole = lambda: all(any(all(cell in line for cell in row[1:]) for line in screen_text(app).splitlines())
                             for row in rows)
         await until(pilot, whole, "every significance row drawn whole on one line",
-                    show=lambda: f"{screen_text(app)}\nrows {rows}; columns "
-                    + ", ".join(f"{c.label} {c.width}/{c.content_width}" for c in table.columns.values()))
+                    show=lambda: f"{screen_dump(app)}\nrows {rows}")
         assert table.virtual_size.width <= 80 and table.scroll_x == 0       # no horizontal scrollbar needed
         shown = screen_text(app)
         assert "[+0.41, +0.41]" in shown and "<0.001" in shown and "1.000" in shown and "baseline run 3" in shown
@@ -584,17 +584,9 @@ def _screen(opener):
         await settled(pilot)
         opener(pilot.app)
         await until(pilot, lambda: _shown(pilot.app), "the screen's data", timeout=60,   # beside pytest-xdist's
-                    show=lambda: _drawn(pilot.app))                      # other workers, a loaded machine
+                    show=lambda: screen_dump(pilot.app))                      # other workers, a loaded machine
         await settled(pilot)
     return run_before
-
-
-def _drawn(app) -> str:
-    """The screen's text, and the columns' widths of its tables (for a timeout's message)."""
-    from textual.widgets import DataTable
-    widths = {t.id: [(str(c.label), c.width, c.content_width, c.auto_width) for c in t.columns.values()]
-              for t in app.screen.query(DataTable)}
-    return screen_text(app) + f"\ncolumns: {widths}"
 
 
 SCREENS = {

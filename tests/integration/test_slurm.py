@@ -29,6 +29,7 @@ from engine.jobs.launch import ensure_scheduler
 from engine.jobs.liveness import holder_alive
 from engine.jobs.slurm_entry import node_command
 from engine.jobs.slurm_state import job_states
+from tests.helpers import pg_database_url
 from tests.jobs_helpers import (TERMINAL, assert_same_rows, launch, rows, wait_for, wait_until,
                                 write_config)
 
@@ -59,7 +60,7 @@ def cluster(tmp_path, monkeypatch):
     name = f"xlqa_slurm_{uuid.uuid4().hex[:10]}"
     with server.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    url = os.environ["XLQA_TEST_PG_URL"].replace("/xlqa_test?", f"/{name}?")
+    url = pg_database_url(os.environ["XLQA_TEST_PG_URL"], name)
     monkeypatch.setenv("XLQA_DB", url)
     monkeypatch.setenv("XLQA_SLURM_POLL_S", "1")
     monkeypatch.chdir(tmp_path)
